@@ -1,13 +1,25 @@
 """The one place that patches around FastReID 1.4.0 on modern Python, PyTorch and CPU-only machines.
 
 FastReID 1.4.0 targets Python <= 3.9 and torch 1.x with CUDA. Every patch here is small, applied
-once by :func:`apply` (called from ``fastreid_ext/__init__.py`` before anything imports
-``fastreid``) and recorded in :data:`APPLIED`, so tests can check that it happened:
+once by :func:`apply` (called from ``fastreid_ext/__init__.py`` before anything else imports
+``fastreid``) and recorded in :data:`APPLIED`, so tests can check that it happened.
+
+Import shims (FastReID does not import without them):
 
 - ``collections_abc``: ``collections.Mapping`` & co. were removed in Python 3.10; FastReID's
   engine and evaluation import them from ``collections``.
 - ``torch_six``: ``torch._six`` was removed in torch 2.0; FastReID's data package imports
   ``string_classes`` from it.
+
+Runtime shims (FastReID assumes CUDA):
+
+- ``cpu_dataloader``: ``fastreid.data.build.DataLoaderX`` creates a ``torch.cuda.Stream`` in its
+  constructor; without CUDA it becomes a plain ``torch.utils.data.DataLoader`` (same arguments
+  minus the leading ``local_rank``).
+- ``gloo_launch``: ``fastreid.engine.launch._distributed_worker`` asserts CUDA and uses NCCL; the
+  replacement uses NCCL with CUDA and gloo without, so ``--num-gpus N`` starts N CPU processes.
+- ``cpu_ddp``: ``DefaultTrainer`` wraps the model in DDP with ``device_ids=[local_rank]``, which
+  is invalid for a CPU model; the replacement drops ``device_ids`` when the model is on CPU.
 """
 import collections
 import collections.abc
@@ -34,12 +46,78 @@ def _torch_six():
         torch._six = six
 
 
-_IMPORT_SHIMS = {"collections_abc": _collections_abc, "torch_six": _torch_six}
+def _cpu_dataloader():
+    import torch
+    import fastreid.data.build as build
+
+    if torch.cuda.is_available():
+        return
+
+    class CPUDataLoader(torch.utils.data.DataLoader):
+        """``DataLoaderX(local_rank, **kwargs)`` without CUDA streams."""
+
+        def __init__(self, local_rank, **kwargs):
+            kwargs["pin_memory"] = False
+            super().__init__(**kwargs)
+
+    build.DataLoaderX = CPUDataLoader
+
+
+def _distributed_worker(local_rank, main_func, world_size, num_gpus_per_machine, machine_rank,
+                        dist_url, args):
+    """FastReID's worker with the backend chosen by device: NCCL on CUDA, gloo on CPU."""
+    import torch
+    import torch.distributed as dist
+    from fastreid.utils import comm
+
+    use_cuda = torch.cuda.is_available()
+    global_rank = machine_rank * num_gpus_per_machine + local_rank
+    dist.init_process_group(backend="nccl" if use_cuda else "gloo", init_method=dist_url,
+                            world_size=world_size, rank=global_rank)
+    if use_cuda:
+        if num_gpus_per_machine > torch.cuda.device_count():
+            raise RuntimeError(f"--num-gpus {num_gpus_per_machine} but only "
+                               f"{torch.cuda.device_count()} CUDA devices are visible")
+        torch.cuda.set_device(local_rank)
+    comm.synchronize()
+    num_machines = world_size // num_gpus_per_machine
+    for i in range(num_machines):
+        group = dist.new_group(list(range(i * num_gpus_per_machine, (i + 1) * num_gpus_per_machine)))
+        if i == machine_rank:
+            comm._LOCAL_PROCESS_GROUP = group
+    main_func(*args)
+
+
+def _gloo_launch():
+    import fastreid.engine.launch as launch
+
+    launch._distributed_worker = _distributed_worker
+
+
+def _cpu_ddp():
+    import fastreid.engine.defaults as defaults
+    from torch.nn.parallel import DistributedDataParallel
+
+    def ddp(model, device_ids=None, **kwargs):
+        if next(model.parameters()).device.type == "cpu":
+            device_ids = None
+        return DistributedDataParallel(model, device_ids=device_ids, **kwargs)
+
+    defaults.DistributedDataParallel = ddp
+
+
+_SHIMS = {
+    "collections_abc": _collections_abc,
+    "torch_six": _torch_six,
+    "cpu_dataloader": _cpu_dataloader,
+    "gloo_launch": _gloo_launch,
+    "cpu_ddp": _cpu_ddp,
+}
 
 
 def apply():
-    """Apply every shim once. Safe to call repeatedly."""
-    for name, fn in _IMPORT_SHIMS.items():
+    """Apply every shim once, in order. Safe to call repeatedly."""
+    for name, fn in _SHIMS.items():
         if name not in APPLIED:
             fn()
             APPLIED.append(name)

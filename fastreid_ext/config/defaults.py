@@ -21,7 +21,16 @@ def add_cm_config(cfg):
 def _add_engine_config(cfg):
     # "auto": CUDA when available, else CPU. Any torch device string is accepted too.
     cfg.MODEL.DEVICE = "auto"
+    # Loading MODEL.WEIGHTS fails on missing/unexpected/mismatched keys; False loads what matches.
+    cfg.MODEL.STRICT_LOAD = True
+    # Data-loading worker processes per training/test loader.
     cfg.DATALOADER.NUM_WORKERS = 2
+    # Run seed; negative draws one and records it in config.yaml. Epoch e reseeds with (SEED, e, rank).
+    cfg.SEED = -1
+    # torch.use_deterministic_algorithms: bit-exact repeats at some speed cost.
+    cfg.DETERMINISTIC = False
+    # Iterations between log lines / metrics.json / tensorboard writes.
+    cfg.SOLVER.LOG_PERIOD = 20
 
 
 def _add_data_config(cfg):

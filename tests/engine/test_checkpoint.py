@@ -1,0 +1,85 @@
+import os
+
+import pytest
+import torch
+from torch import nn
+
+import fastreid_ext  # noqa: F401
+from fastreid_ext.engine.checkpoint import CMCheckpointer, IncompatibleCheckpointError
+
+
+def _model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+
+
+def test_round_trip_with_optimizer_and_scheduler(tmp_path):
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [2, 4])
+    model(torch.randn(5, 3)).sum().backward()
+    opt.step()
+    sched.step()
+    CMCheckpointer(model, str(tmp_path), optimizer=opt, lr_sched=sched).save("model_0000", epoch=0)
+    assert (tmp_path / "last_checkpoint").read_text() == "model_0000.pth"
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+    model2 = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    opt2 = torch.optim.SGD(model2.parameters(), lr=0.1, momentum=0.9)
+    sched2 = torch.optim.lr_scheduler.MultiStepLR(opt2, [2, 4])
+    ck = CMCheckpointer(model2, str(tmp_path), optimizer=opt2, lr_sched=sched2)
+    extra = ck.resume_or_load("", resume=True)
+    assert extra["epoch"] == 0
+    for a, b in zip(model.state_dict().values(), model2.state_dict().values()):
+        assert torch.equal(a, b)
+    assert str(opt.state_dict()) == str(opt2.state_dict())
+    assert sched.state_dict() == sched2.state_dict()
+
+
+def test_renamed_key_fails_naming_it(tmp_path):
+    state = _model().state_dict()
+    state["0.renamed_weight"] = state.pop("0.weight")
+    torch.save({"model": state}, tmp_path / "w.pth")
+    with pytest.raises(IncompatibleCheckpointError) as err:
+        CMCheckpointer(_model()).load(str(tmp_path / "w.pth"))
+    assert "missing in checkpoint: 0.weight" in str(err.value)
+    assert "unexpected in checkpoint: 0.renamed_weight" in str(err.value)
+
+
+def test_shape_mismatch_fails_and_partial_load_skips(tmp_path, caplog):
+    state = _model().state_dict()
+    state["2.weight"] = torch.zeros(5, 4)
+    torch.save({"model": state}, tmp_path / "w.pth")
+    with pytest.raises(IncompatibleCheckpointError, match=r"shape mismatch: 2.weight"):
+        CMCheckpointer(_model()).load(str(tmp_path / "w.pth"))
+    model = _model()
+    CMCheckpointer(model, strict=False).load(str(tmp_path / "w.pth"))
+    assert torch.equal(model.state_dict()["0.weight"], state["0.weight"])
+    assert not torch.equal(model.state_dict()["2.weight"], state["2.weight"][:2])
+    assert "2.weight" in caplog.text
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        CMCheckpointer(_model()).load(str(tmp_path / "nope.pth"))
+
+
+def test_failed_write_keeps_previous_checkpoint(tmp_path):
+    model = _model()
+    ck = CMCheckpointer(model, str(tmp_path))
+    ck.save("model_final")
+    before = (tmp_path / "model_final.pth").read_bytes()
+
+    class DiskFull:
+        def __reduce__(self):
+            raise OSError("disk full")
+
+    class Boom(nn.Module):
+        def state_dict(self, *a, **k):
+            return {"x": DiskFull()}  # fails half-way through torch.save
+
+    ck.model = Boom()
+    with pytest.raises(OSError, match="disk full"):
+        ck.save("model_final")
+    assert (tmp_path / "model_final.pth").read_bytes() == before
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]

@@ -1,0 +1,36 @@
+import importlib
+import pkgutil
+
+import fastreid_ext  # noqa: F401
+from fastreid_ext import compat
+
+# Scripts shipped inside the package, not modules: importing them runs a benchmark or setup().
+_SCRIPTS = {"fastreid.evaluation.rank_cylib.setup", "fastreid.evaluation.rank_cylib.test_cython"}
+
+
+def test_every_shim_is_applied():
+    assert compat.APPLIED == list(compat._SHIMS)
+
+
+def test_every_fastreid_module_imports():
+    import fastreid
+
+    failures = {}
+    for info in pkgutil.walk_packages(fastreid.__path__, "fastreid."):
+        if info.name in _SCRIPTS:
+            continue
+        try:
+            importlib.import_module(info.name)
+        except Exception as e:  # collect them all, report at once
+            failures[info.name] = repr(e)
+    assert not failures, failures
+
+
+def test_cpu_dataloader_has_no_cuda_stream():
+    import torch
+    import fastreid.data.build as build
+
+    if torch.cuda.is_available():
+        return
+    loader = build.DataLoaderX(0, dataset=list(range(4)), batch_size=2)
+    assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]
