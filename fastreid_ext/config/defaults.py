@@ -38,7 +38,33 @@ def _add_data_config(cfg):
 
 
 def _add_model_config(cfg):
-    pass
+    # Dual-stream ResNet: stages before this one (stem, layer1..) are modality-specific; layer1..layer4.
+    cfg.MODEL.BACKBONE.SHARED_FROM = "layer1"
+    # Average the eval outputs of each image and its horizontal flip (inside the model; keep TEST.FLIP off).
+    cfg.MODEL.TEST_FLIP = False
+    # Number of binary attributes of the dataset (0: none); heads that use attributes read it.
+    cfg.MODEL.HEADS.NUM_ATTRIBUTES = 0
+    cfg.MODEL.HEADS.ATTR_PRED = CN()
+    # CMEmbeddingHead: FC on the pooled feature predicting the attributes (attr_pred_logits / attr_probs).
+    cfg.MODEL.HEADS.ATTR_PRED.ENABLED = False
+    cfg.MODEL.LOSSES.MMD = CN()
+    # MarginMMDLoss: an identity's MMD counts only when it exceeds this margin; None: plain class-wise MMD.
+    cfg.MODEL.LOSSES.MMD.MARGIN = 1.4
+    # MarginMMDLoss weight.
+    cfg.MODEL.LOSSES.MMD.SCALE = 1.0
+    cfg.MODEL.LOSSES.HCT = CN()
+    # HeteroCenterTripletLoss margin between positive and negative centre distances.
+    cfg.MODEL.LOSSES.HCT.MARGIN = 0.3
+    # HeteroCenterTripletLoss weight.
+    cfg.MODEL.LOSSES.HCT.SCALE = 1.0
+    cfg.MODEL.LOSSES.WRT = CN()
+    # WeightedRegularizedTriplet (AGW) weight.
+    cfg.MODEL.LOSSES.WRT.SCALE = 1.0
+    cfg.MODEL.LOSSES.ATTR = CN()
+    # AttributeBCELoss: head outputs (B, A logits) it applies BCE to, summed over those present.
+    cfg.MODEL.LOSSES.ATTR.OUTPUTS = ("attr_logits", "attr_pred_logits")
+    # AttributeBCELoss weight (lambda of Eq. 11).
+    cfg.MODEL.LOSSES.ATTR.SCALE = 1.0
 
 
 def _add_eval_config(cfg):
