@@ -1,0 +1,14 @@
+"""PAENet (ACM MM 2022): progressive attribute embedding (PAE) and attribute-based auxiliary learning
+(AAL) for visible-infrared person re-identification, as FastReID components.
+
+Importing this package registers ``PAENetHead`` in FastReID's ``REID_HEADS_REGISTRY`` and PAENet's
+config keys in ``fastreid_ext.config.CONFIG_EXTENSIONS["paenet"]``.
+"""
+import fastreid_ext  # noqa: F401  (patches FastReID before it is imported)
+from fastreid_ext.config import CONFIG_EXTENSIONS
+
+from .aal import AttributeAuxiliaryLearning, identity_weights
+from .config import add_paenet_config
+from .pae import PAE, PAEOutput
+
+CONFIG_EXTENSIONS["paenet"] = add_paenet_config

@@ -1,0 +1,47 @@
+"""Attribute-based auxiliary learning (AAL), PAENet Sec. 3.3-3.4, Eq. 8-10.
+
+:class:`AttributeAuxiliaryLearning` is the attribute branch (Eq. 8-9), used in training only; its
+logits go to the attribute loss as ``attr_logits``. :func:`identity_weights` is the attention W2 of
+Eq. 10 that turns the backbone map into the identity feature, in training and at test time.
+
+Eq. 9 prints only the positive term -q log p, but the text says binary cross-entropy is used: the loss
+(``AttributeBCELoss`` of fastreid_ext) is the standard BCE -[q log p + (1 - q) log(1 - p)] on these logits.
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .pae import PAEOutput
+
+__all__ = ["AttributeAuxiliaryLearning", "identity_weights"]
+
+
+class AttributeAuxiliaryLearning(nn.Module):
+    """Eq. 8-9: W1 = sigmoid([f_1, ..., f_n]); f_atr_i = FC_i(W1_i * f); logit_i = cls_i(f_atr_i).
+
+    f_i are the pooled fused maps of PAE, f the pooled backbone feature (n copies of it are scaled by
+    W1, "to avoid losing global information"). FC_i is a linear C -> ``feat_dim`` followed by BatchNorm
+    and ReLU (the paper gives no size; without a non-linearity FC_i and cls_i would be one linear map),
+    cls_i a linear ``feat_dim`` -> 1. The n branches are grouped 1x1 convolutions, one group each.
+    """
+
+    def __init__(self, channels: int, num_attributes: int, feat_dim: int = 256):
+        super().__init__()
+        n = num_attributes
+        self.num_attributes = n
+        self.fc = nn.Conv1d(n * channels, n * feat_dim, kernel_size=1, groups=n, bias=False)
+        self.bn = nn.BatchNorm1d(n * feat_dim)
+        self.classifier = nn.Conv1d(n * feat_dim, n, kernel_size=1, groups=n)
+
+    def forward(self, pooled_fused: torch.Tensor, pooled_feat: torch.Tensor) -> torch.Tensor:
+        """pooled_fused: (B, n, C) the pooled F_i; pooled_feat: (B, C) the pooled backbone feature f.
+        Returns attribute logits: (B, n)."""
+        w1 = pooled_fused.sigmoid()
+        x = (w1 * pooled_feat[:, None]).flatten(1)[..., None]
+        f_atr = F.relu(self.bn(self.fc(x)))
+        return self.classifier(f_atr)[..., 0]
+
+
+def identity_weights(pae_out: PAEOutput) -> torch.Tensor:
+    """Eq. 10: W2 = sigmoid((1/n) sum_i F_i), (B, C, h, w); the identity feature pools W2 * F."""
+    return pae_out.mean_map().sigmoid()

@@ -1,0 +1,196 @@
+"""Progressive attribute embedding (PAE), PAENet Sec. 3.2, Eq. 3-7.
+
+Three embeddings run in cascade on the backbone feature map F (B, C, h, w) and the attribute vector
+A (B, n) (n binary attributes, or the predictor's probabilities):
+
+- Embedding-I (:class:`CrossAttentionEmbedding`, Eq. 3-4): every position of the map attends to all
+  positions plus one attribute token f_a;
+- Embedding-II (:class:`AttributeGuidedSpatialAttention`, Eq. 5): a spatial softmax map whose logits
+  are a product of position features and attribute features;
+- Embedding-III (:class:`AttributeChannelGates`, Eq. 6-7): one sigmoid channel gate w_i per attribute,
+  giving n distinct maps F_i = w_i * F.
+
+Two places where the released code of the paper differs from its text, and this file follows the text:
+its Embedding-II multiplies a spatially constant attribute map with a 1x1 map, so the spatial softmax
+is uniform and the embedding does nothing; its Embedding-III returns n identical copies of one gate,
+which is a single gate. Neither is offered as an option since neither changes the model in a useful way.
+"""
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "CrossAttentionEmbedding",
+    "AttributeGuidedSpatialAttention",
+    "AttributeChannelGates",
+    "PAEOutput",
+    "PAE",
+]
+
+
+class CrossAttentionEmbedding(nn.Module):
+    """Embedding-I, Eq. 3-4: cross-attention of image positions over [image positions; f_a].
+
+    Q comes from the h*w positions, K and V from the same positions concatenated with the attribute
+    token; all three are projected to ``embed_dim`` (d of Eq. 3) and split into ``num_heads`` heads,
+    the result projected back to C. Then, as Eq. 3-4 write it:
+    f_ca = Norm(Att + f), z1 = Norm(f_ca + f), f_e1 = Norm(z1 + FFN(z1)), Norm being LayerNorm over C.
+    The "+ Q" of Eq. 3 is taken in C space, i.e. with the image tokens the query is computed from.
+    """
+
+    def __init__(self, channels: int, embed_dim: int, num_heads: int, ffn_dim: int):
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(
+                f"MODEL.PAE.EMBED_DIM={embed_dim} must be divisible by MODEL.PAE.NUM_HEADS={num_heads}"
+            )
+        self.num_heads = num_heads
+        self.q_proj = nn.Linear(channels, embed_dim)
+        self.kv_proj = nn.Linear(channels, 2 * embed_dim)
+        self.out_proj = nn.Linear(embed_dim, channels)
+        self.norm_ca = nn.LayerNorm(channels)
+        self.norm_z1 = nn.LayerNorm(channels)
+        self.norm_e1 = nn.LayerNorm(channels)
+        self.ffn = nn.Sequential(nn.Linear(channels, ffn_dim), nn.GELU(), nn.Linear(ffn_dim, channels))
+
+    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        b, length, dim = x.shape
+        return x.view(b, length, self.num_heads, dim // self.num_heads).transpose(1, 2)
+
+    def forward(self, tokens: torch.Tensor, attr_token: torch.Tensor) -> torch.Tensor:
+        """tokens: (B, L, C) image positions, L = h*w; attr_token: (B, 1, C) f_a.
+        Returns f_e1: (B, L, C)."""
+        context = torch.cat([tokens, attr_token], dim=1)
+        q = self._split_heads(self.q_proj(tokens))
+        k, v = (self._split_heads(t) for t in self.kv_proj(context).chunk(2, dim=-1))
+        att = F.scaled_dot_product_attention(q, k, v)  # softmax(QK^T / sqrt(d)) V, per head
+        att = self.out_proj(att.transpose(1, 2).flatten(2))
+        f_ca = self.norm_ca(att + tokens)
+        z1 = self.norm_z1(f_ca + tokens)
+        return self.norm_e1(z1 + self.ffn(z1))
+
+
+class AttributeGuidedSpatialAttention(nn.Module):
+    """Embedding-II, Eq. 5: f_ST = conv(p1(x) * p2(f_a)); f_e2 = x * softmax(f_ST) over positions.
+
+    p1 is a 1x1 conv C -> d on the map, p2 a linear C -> d on f_a repeated at every position, conv a
+    1x1 conv d -> 1. The product is taken before the conv, so the attribute term rescales each of the d
+    position-dependent channels and the logit at a position is sum_k c_k p1_k(x)[pos] p2_k(f_a): it
+    depends on the position and the attributes jointly (an attribute term added to, or constant across,
+    the positions would cancel in the spatial softmax). The softmax map is scaled by h*w so that a
+    uniform map leaves x unchanged (Eq. 5 up to this constant), which keeps f_e2 on the scale of x.
+    """
+
+    def __init__(self, channels: int, embed_dim: int):
+        super().__init__()
+        self.p1 = nn.Conv2d(channels, embed_dim, kernel_size=1)
+        self.p2 = nn.Linear(channels, embed_dim)
+        self.conv = nn.Conv2d(embed_dim, 1, kernel_size=1)
+
+    def forward(self, x: torch.Tensor, f_a: torch.Tensor):
+        """x: (B, C, h, w) f_e1; f_a: (B, C).
+        Returns f_e2: (B, C, h, w) and the attention map: (B, 1, h, w), summing to 1 over positions."""
+        b, _, h, w = x.shape
+        f_st = self.conv(self.p1(x) * self.p2(f_a)[..., None, None])
+        attention = f_st.flatten(1).softmax(dim=1).view(b, 1, h, w)
+        return x * attention * (h * w), attention
+
+
+class AttributeChannelGates(nn.Module):
+    """Embedding-III, Eq. 6: w_i = sigmoid(fc_i([f_a, pooled x])), one C-dim gate per attribute.
+
+    The n layers fc_i (2C -> C each) read the same input, so they are stored as one linear 2C -> n*C.
+    """
+
+    def __init__(self, channels: int, num_attributes: int):
+        super().__init__()
+        self.num_attributes = num_attributes
+        self.fc = nn.Linear(2 * channels, num_attributes * channels)
+
+    def forward(self, pooled: torch.Tensor, f_a: torch.Tensor) -> torch.Tensor:
+        """pooled: (B, C) spatial mean of f_e2; f_a: (B, C). Returns the gates w: (B, n, C) in (0, 1)."""
+        gates = self.fc(torch.cat([f_a, pooled], dim=1)).sigmoid()
+        return gates.view(pooled.shape[0], self.num_attributes, -1)
+
+
+@dataclass
+class PAEOutput:
+    """The n fused maps F_i = gates[:, i] * source (Eq. 7), kept factored: the maps are channel-wise
+    scalings of one map, so their spatial means and their average are computed without building them.
+
+    source: (B, C, h, w); gates: (B, n, C); attention: (B, 1, h, w) Embedding-II map, or None.
+    """
+
+    source: torch.Tensor
+    gates: torch.Tensor
+    attention: Optional[torch.Tensor] = None
+
+    def fused_maps(self) -> torch.Tensor:
+        """(B, n, C, h, w): F_1..F_n of Eq. 7."""
+        return self.gates[..., None, None] * self.source[:, None]
+
+    def pooled(self) -> torch.Tensor:
+        """(B, n, C): global average pooling of each F_i (exact: pooling is linear, gates constant)."""
+        return self.gates * self.source.mean(dim=(2, 3))[:, None]
+
+    def mean_map(self) -> torch.Tensor:
+        """(B, C, h, w): (1/n) sum_i F_i, the argument of Eq. 10."""
+        return self.gates.mean(dim=1)[..., None, None] * self.source
+
+
+class PAE(nn.Module):
+    """Progressive attribute embedding: the enabled embeddings of Eq. 3-7 in cascade.
+
+    The attributes A (B, n) are first projected to f_a (B, C) by one linear layer (Sec. 3.2: "project
+    them into a 2048-dimensional vector"), shared by the embeddings. Each enabled embedding reads the
+    map the previous one produced (the backbone map F for the first). With Embedding-III, the gates are
+    computed from the last map and applied to F, as the text of Eq. 7 says ("multiply the weights w and
+    feature map F"). Without it (ablations, Table 5), the n fused maps are n identical copies of the last
+    map (gates of ones).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        num_attributes: int,
+        embeddings: Sequence[int] = (1, 2, 3),
+        embed_dim: int = 2048,
+        num_heads: int = 1,
+        ffn_dim: int = 2048,
+    ):
+        super().__init__()
+        embeddings = tuple(sorted(set(embeddings)))
+        if not embeddings or not set(embeddings) <= {1, 2, 3}:
+            raise ValueError(
+                f"MODEL.PAE.EMBEDDINGS must be a non-empty subset of (1, 2, 3), got {embeddings}; "
+                "set MODEL.PAE.ENABLED False to drop PAE"
+            )
+        self.embeddings = embeddings
+        self.num_attributes = num_attributes
+        self.attr_proj = nn.Linear(num_attributes, channels)
+        self.emb1 = CrossAttentionEmbedding(channels, embed_dim, num_heads, ffn_dim) if 1 in embeddings else None
+        self.emb2 = AttributeGuidedSpatialAttention(channels, embed_dim) if 2 in embeddings else None
+        self.emb3 = AttributeChannelGates(channels, num_attributes) if 3 in embeddings else None
+
+    def forward(self, feat_map: torch.Tensor, attributes: torch.Tensor) -> PAEOutput:
+        """feat_map: (B, C, h, w) backbone map F; attributes: (B, n) float in [0, 1]."""
+        if attributes.shape[1] != self.num_attributes:
+            raise ValueError(
+                f"PAE expects {self.num_attributes} attributes (MODEL.HEADS.NUM_ATTRIBUTES), "
+                f"got a tensor of shape {tuple(attributes.shape)}"
+            )
+        f_a = self.attr_proj(attributes.to(feat_map.dtype))
+        x, attention = feat_map, None
+        if self.emb1 is not None:
+            tokens = x.flatten(2).transpose(1, 2)
+            x = self.emb1(tokens, f_a[:, None]).transpose(1, 2).reshape_as(feat_map)
+        if self.emb2 is not None:
+            x, attention = self.emb2(x, f_a)
+        if self.emb3 is None:
+            gates = x.new_ones(x.shape[0], self.num_attributes, x.shape[1])
+            return PAEOutput(source=x, gates=gates, attention=attention)
+        gates = self.emb3(x.mean(dim=(2, 3)), f_a)
+        return PAEOutput(source=feat_map, gates=gates, attention=attention)
