@@ -1,0 +1,300 @@
+"""``GalleryIndex``: a faiss index over gallery features, with ids, metadata and persistence.
+
+Typical use: index the visible crops of a site once, query them with infrared crops::
+
+    gallery = GalleryIndex(2048, kind="ivf", metric="cosine", model_fingerprint=fp)
+    gallery.add(feats, ids, metadata=[{"img_path": p, "camid": 3, "modality": 0}, ...])
+    gallery.save("gallery/")
+    gallery = GalleryIndex.load("gallery/", expected_fingerprint=fp)
+    scores, ids = gallery.search(query_feats, k=10)
+    rows = gallery.metadata(ids)
+
+Training (``ivf``, ``ivfpq``): the first ``add`` trains the index on (a sample of at most
+``train_size`` of) its own vectors, and ``nlist`` defaults to about 4·sqrt of that batch's size;
+to build a gallery from many small batches, call ``train(sample)`` first with a representative
+sample (or give ``nlist``). ``flat`` and ``hnsw`` need no training.
+
+Removal: ``flat``, ``ivf`` and ``ivfpq`` delete the vectors. faiss cannot delete from an HNSW
+graph, so ``hnsw`` keeps removed ids as tombstones: the vectors stay in the graph (and in memory)
+and an id selector skips them during the graph search, so results hold live ids only, without
+oversampling. A removed id cannot be added again to an ``hnsw`` index; rebuild it instead.
+
+GPU: when a GPU build of faiss sees a GPU, searches of ``flat``/``ivf``/``ivfpq`` run on a GPU copy
+of the index, rebuilt after each change. The index itself stays on the CPU, where it is trained,
+added to, removed from and saved.
+"""
+import logging
+
+import faiss
+import numpy as np
+from fastreid.config import configurable
+
+from .kinds import get_kind
+from .persistence import load_gallery, read_header, save_gallery
+from .records import GalleryRecords, as_columns, check_ids, describe_ids
+
+logger = logging.getLogger(__name__)
+
+# metric name -> faiss metric; "cosine" is the inner product of L2-normalised features.
+METRICS = {"cosine": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
+
+
+class FingerprintMismatchError(ValueError):
+    """The gallery features were made by another model than the one expected."""
+
+
+def gpu_available():
+    """Whether faiss was built with GPU support and sees a GPU."""
+    return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+
+
+class GalleryIndex:
+    """Nearest-neighbour search over (N, D) gallery features with int64 ids.
+
+    Scores: for ``cosine`` the cosine similarity (higher is better); for ``l2`` the squared
+    Euclidean distance (lower is better). Either way results come best first.
+    """
+
+    @configurable
+    def __init__(self, dim, kind="flat", metric="cosine", *, model_fingerprint=None,
+                 batch_size=4096, **params):
+        """
+        Args:
+            dim: feature dimension D.
+            kind: a key of :data:`~fastreid_ext.retrieval.kinds.INDEX_KINDS`.
+            metric: ``cosine`` or ``l2``.
+            model_fingerprint: identifies the model whose features are indexed (e.g.
+                :func:`~fastreid_ext.retrieval.persistence.checkpoint_fingerprint` of its
+                checkpoint); searches and loads may demand it.
+            batch_size: queries per faiss call.
+            params: the kind's parameters (``nlist``, ``nprobe``, ``train_size``, ``M``, ``nbits``,
+                ``efSearch``, ``efConstruction``); unset ones take the kind's defaults.
+        """
+        if metric not in METRICS:
+            raise KeyError(f"Unknown metric {metric!r} (RETRIEVAL.METRIC); known: {sorted(METRICS)}")
+        if int(dim) <= 0 or int(batch_size) <= 0:
+            raise ValueError(f"dim ({dim}) and batch_size ({batch_size}) must be positive")
+        self.dim, self.kind, self.metric = int(dim), kind, metric
+        self.model_fingerprint = model_fingerprint
+        self.batch_size = int(batch_size)
+        self._kind = get_kind(kind)
+        self._kind.check(params)
+        self._given = dict(params)
+        self._params, self._index = None, None
+        if not self._kind.needs_training:
+            self._params = self._kind.resolve(self.dim, self._given)
+            self._index = self._kind.build(self.dim, METRICS[metric], self._params)
+        self._records = GalleryRecords()
+        self._removed = np.empty(0, np.int64)
+        self._gpu, self._selector = None, None
+
+    @classmethod
+    def from_config(cls, cfg, dim, model_fingerprint=None):
+        r = cfg.RETRIEVAL
+        keys = {"nlist": r.NLIST, "nprobe": r.NPROBE, "train_size": r.TRAIN_SIZE, "M": r.M,
+                "nbits": r.NBITS, "efSearch": r.EF_SEARCH, "efConstruction": r.EF_CONSTRUCTION}
+        taken = get_kind(r.KIND).params
+        return {"dim": dim, "kind": r.KIND, "metric": r.METRIC, "batch_size": r.BATCH_SIZE,
+                "model_fingerprint": model_fingerprint,
+                **{k: v for k, v in keys.items() if v and k in taken}}
+
+    def __len__(self):
+        """Number of live (searchable) gallery items."""
+        return len(self._records)
+
+    def __repr__(self):
+        return (f"GalleryIndex(kind={self.kind!r}, metric={self.metric!r}, dim={self.dim}, "
+                f"count={len(self)}, params={self.params})")
+
+    @property
+    def params(self):
+        """The kind's parameters, defaults included once known (after training)."""
+        return dict(self._params if self._params is not None else self._given)
+
+    @property
+    def is_trained(self):
+        return self._index is not None
+
+    @property
+    def ids(self):
+        """(N,) int64 live ids in insertion order."""
+        return self._records.ids.copy()
+
+    def _prepare(self, feats, what):
+        """Validate (N, D) features and return them as contiguous float32, normalised for cosine."""
+        x = np.asarray(feats)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"{what}: expected (N, {self.dim}) features, got shape {x.shape}"
+                             + (f" (dimension {x.shape[1]} instead of {self.dim})"
+                                if x.ndim == 2 else ""))
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        bad = ~np.isfinite(x).all(axis=1)
+        if bad.any():
+            raise ValueError(f"{what}: feature rows {describe_ids(np.flatnonzero(bad))} contain "
+                             "NaN or infinite values")
+        if self.metric == "cosine":
+            norms = np.linalg.norm(x, axis=1, keepdims=True)
+            if (norms == 0).any():
+                raise ValueError(f"{what}: feature rows {describe_ids(np.flatnonzero(norms == 0))} "
+                                 "are zero: cosine similarity is undefined for them")
+            x = x / norms
+        return x
+
+    def _changed(self):
+        self._gpu, self._selector = None, None
+
+    def train(self, sample):
+        """Train an ``ivf``/``ivfpq`` index on ``sample`` (M, D), e.g. a random subset of the
+        gallery; ``nlist`` defaults to about 4·sqrt(M). A no-op for kinds that need no training.
+        """
+        if not self._kind.needs_training:
+            return
+        if self.is_trained:
+            raise ValueError(f"This {self.kind} index is already trained")
+        self._train(self._prepare(sample, "train"))
+
+    def _train(self, x):
+        params = self._kind.resolve(self.dim, self._given, n_train=len(x))
+        need = self._kind.min_train(params)
+        if len(x) < need:
+            raise ValueError(f"Index kind {self.kind!r} with {params} needs at least {need} "
+                             f"training vectors, got {len(x)}: add a larger first batch, call "
+                             "train() with a larger sample, or lower nlist/nbits")
+        if len(x) > params["train_size"]:
+            pick = np.random.default_rng(0).choice(len(x), params["train_size"], replace=False)
+            x = x[np.sort(pick)]
+        index = self._kind.build(self.dim, METRICS[self.metric], params)
+        index.train(x)
+        self._index, self._params = index, params
+
+    def add(self, feats, ids, metadata=None):
+        """Add gallery items.
+
+        Args:
+            feats: (N, D) float features.
+            ids: (N,) int ids, new and distinct (-1 is reserved).
+            metadata: ``None``, a list of N dicts, or a dict of N-long columns of JSON scalars
+                (e.g. ``img_path``, ``pid`` (None when unknown), ``camid``, ``modality``, ``time``).
+        """
+        x = self._prepare(feats, "add")
+        ids = check_ids(ids, len(x))
+        columns = as_columns(metadata, len(x))
+        self._records.check_new(ids)
+        tombstoned = np.isin(ids, self._removed)
+        if tombstoned.any():
+            raise ValueError(f"Ids {describe_ids(ids[tombstoned])} were removed from this hnsw "
+                             "index, whose graph still holds their vectors: they cannot be reused")
+        if not len(x):
+            return
+        if not self.is_trained:
+            self._train(x)
+        self._index.add_with_ids(x, ids)
+        self._records.append(ids, columns)
+        self._changed()
+
+    def remove(self, ids):
+        """Remove the items ``ids`` (every one must be in the gallery)."""
+        ids = np.unique(np.asarray(ids, np.int64).reshape(-1))
+        self._records.positions(ids)
+        if self._kind.removable:
+            self._index.remove_ids(faiss.IDSelectorBatch(ids))
+        else:
+            self._removed = np.union1d(self._removed, ids)
+        self._records.remove(ids)
+        self._changed()
+
+    def set_search_params(self, **params):
+        """Change search-time parameters (``nprobe``, ``efSearch``) of a built index."""
+        self._kind.check(params, allowed=self._kind.search_params)
+        self._given.update(params)
+        if self._params is not None:
+            self._params.update(params)
+
+    def check_fingerprint(self, expected):
+        """Raise :class:`FingerprintMismatchError` unless ``expected`` is None or this index's
+        model fingerprint."""
+        if expected is not None and expected != self.model_fingerprint:
+            raise FingerprintMismatchError(
+                f"The gallery features were made by model {self.model_fingerprint!r}, not by the "
+                f"expected model {expected!r}: index the gallery again with that model")
+
+    def search(self, queries, k, expected_fingerprint=None):
+        """The k best gallery items of each query.
+
+        Args:
+            queries: (Q, D) float features.
+            k: 1 <= k <= len(self).
+            expected_fingerprint: if given, the model fingerprint the gallery must have.
+        Returns:
+            scores (Q, k) float32 and ids (Q, k) int64, best first. Approximate kinds may find
+            fewer than k items for a query; the rest is padded with id -1.
+        """
+        self.check_fingerprint(expected_fingerprint)
+        q = self._prepare(queries, "search")
+        if len(self) == 0:
+            raise ValueError("search: the gallery is empty; add features first")
+        if not isinstance(k, (int, np.integer)) or not 1 <= k <= len(self):
+            raise ValueError(f"search: k={k!r} must be an integer from 1 to the gallery size "
+                             f"{len(self)}")
+        index = self._search_index()
+        params = self._kind.search_parameters(self._params, self._removed_selector())
+        scores = np.empty((len(q), k), np.float32)
+        ids = np.empty((len(q), k), np.int64)
+        for s in range(0, len(q), self.batch_size):
+            scores[s:s + self.batch_size], ids[s:s + self.batch_size] = index.search(
+                q[s:s + self.batch_size], k, params=params)
+        return scores, ids
+
+    def metadata(self, ids):
+        """Metadata dicts of ``ids`` ((n,) or (Q, k), e.g. search results); None for -1."""
+        return self._records.rows(ids)
+
+    def _removed_selector(self):
+        if not len(self._removed):
+            return None
+        if self._selector is None:
+            batch = faiss.IDSelectorBatch(self._removed)
+            self._selector = (faiss.IDSelectorNot(batch), batch)  # keeps `batch` alive
+        return self._selector[0]
+
+    def _search_index(self):
+        if not (self._kind.gpu and gpu_available()):
+            return self._index
+        if self._gpu is None:
+            try:
+                self._gpu = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, self._index)
+            except RuntimeError as e:
+                logger.warning("Searching the %s index on the CPU: faiss cannot move it to the "
+                               "GPU (%s)", self.kind, e)
+                self._gpu = self._index
+        return self._gpu
+
+    def save(self, directory):
+        """Write the index, ids and metadata to ``directory`` (see
+        :mod:`~fastreid_ext.retrieval.persistence`)."""
+        if not self.is_trained:
+            raise ValueError(f"Cannot save an untrained {self.kind} index: add or train first")
+        header = {"dim": self.dim, "metric": self.metric, "normalized": self.metric == "cosine",
+                  "kind": self.kind, "params": self._params, "count": len(self),
+                  "model_fingerprint": self.model_fingerprint, "batch_size": self.batch_size}
+        save_gallery(directory, header, self._index, self._records.ids, self._removed,
+                     self._records.columns)
+
+    @classmethod
+    def load(cls, directory, expected_fingerprint=None):
+        """Read an index written by :meth:`save`; with ``expected_fingerprint``, refuse (before
+        reading the index) one made by another model."""
+        header = read_header(directory)
+        gallery = cls(header["dim"], header["kind"], header["metric"],
+                      model_fingerprint=header["model_fingerprint"],
+                      batch_size=header["batch_size"], **header["params"])
+        gallery.check_fingerprint(expected_fingerprint)
+        index, ids, removed, columns = load_gallery(directory, header)
+        if index.d != gallery.dim or index.ntotal != len(ids) + len(removed):
+            raise ValueError(f"{directory}: the faiss index holds {index.ntotal} {index.d}-d "
+                             f"vectors, the header {len(ids)} + {len(removed)} removed "
+                             f"{gallery.dim}-d ones")
+        gallery._index, gallery._params = index, dict(header["params"])
+        gallery._records = GalleryRecords(ids, columns)
+        gallery._removed = removed
+        return gallery

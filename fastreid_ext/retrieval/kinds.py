@@ -1,0 +1,188 @@
+"""Index kinds of :class:`~fastreid_ext.retrieval.index.GalleryIndex`, registered by name.
+
+A kind knows which parameters it takes, their defaults (some depend on the number of training
+vectors), how to build an empty faiss index whose ids are arbitrary int64, and the per-search
+parameters (``nprobe``, ``efSearch``) to pass to faiss. Adding a kind is one decorated class here.
+
+The defaults of ``nprobe`` and ``efSearch`` are those that reach recall@10 >= 0.95 against exact
+search on the clustered features of ``benchmarks/retrieval.py`` (see its table in the README).
+"""
+import math
+
+import faiss
+
+# name -> IndexKind instance; filled by @register_kind.
+INDEX_KINDS = {}
+
+
+def register_kind(cls):
+    """Class decorator: register an :class:`IndexKind` subclass under ``cls.name``."""
+    INDEX_KINDS[cls.name] = cls()
+    return cls
+
+
+def get_kind(name):
+    """Return the registered kind ``name``; the error lists the known kinds."""
+    if name not in INDEX_KINDS:
+        raise KeyError(f"Unknown gallery index kind {name!r} (RETRIEVAL.KIND); "
+                       f"known kinds: {sorted(INDEX_KINDS)}")
+    return INDEX_KINDS[name]
+
+
+class IndexKind:
+    """One way of indexing a gallery. Subclasses set the class attributes and override the hooks.
+
+    Attributes:
+        name: the key in :data:`INDEX_KINDS` and the value of ``RETRIEVAL.KIND``.
+        params: every parameter the kind accepts.
+        search_params: the subset that only affects searching (changeable after building).
+        needs_training: the faiss index must be trained before vectors are added.
+        removable: faiss can delete vectors from it (otherwise removed ids are tombstoned).
+        gpu: faiss can move it to a GPU.
+    """
+    name = ""
+    params = ()
+    search_params = ()
+    needs_training = False
+    removable = True
+    gpu = True
+
+    def check(self, given, allowed=None):
+        """Raise if ``given`` names a parameter outside ``allowed`` (default: all of the kind's)."""
+        allowed = self.params if allowed is None else allowed
+        unknown = sorted(set(given) - set(allowed))
+        if unknown:
+            raise ValueError(f"Index kind {self.name!r} does not take parameter(s) {unknown} "
+                             f"here; it takes {list(allowed)}")
+
+    def resolve(self, dim, given, n_train=None):
+        """Return the complete parameter dict: ``given`` plus defaults.
+
+        Args:
+            dim: feature dimension.
+            given: parameters set by the caller (``None`` values count as unset).
+            n_train: number of training vectors, for kinds whose defaults depend on it.
+        """
+        self.check(given)
+        params = {k: v for k, v in given.items() if v is not None}
+        for key, value in self.defaults(dim, params, n_train).items():
+            params.setdefault(key, value)
+        return params
+
+    def defaults(self, dim, params, n_train):
+        return {}
+
+    def min_train(self, params):
+        """The fewest training vectors that ``params`` allow."""
+        return 0
+
+    def build(self, dim, metric_type, params):
+        """Return an empty faiss index taking ``add_with_ids``/``remove_ids`` with int64 ids."""
+        raise NotImplementedError
+
+    def search_parameters(self, params, selector=None):
+        """Return the ``faiss.SearchParameters`` for one search; ``selector`` filters ids."""
+        return faiss.SearchParameters(sel=selector) if selector is not None else None
+
+
+def default_nlist(n_train):
+    """About 4·sqrt(N) inverted lists, with at least 39 training vectors per list (faiss' minimum
+    for a stable k-means)."""
+    return max(1, min(round(4 * math.sqrt(n_train)), n_train // 39))
+
+
+def default_pq_m(dim):
+    """The largest divisor of ``dim`` not above ``dim / 8``: sub-vectors of at least 8 dimensions,
+    each coded on one byte (a 4·8 = 32x compression of float32 features at ``nbits=8``)."""
+    return max(m for m in range(1, max(1, dim // 8) + 1) if dim % m == 0)
+
+
+@register_kind
+class FlatKind(IndexKind):
+    """Exact search: every query is compared with every gallery vector."""
+    name = "flat"
+
+    def build(self, dim, metric_type, params):
+        return faiss.IndexIDMap2(faiss.IndexFlat(dim, metric_type))
+
+
+@register_kind
+class IVFKind(IndexKind):
+    """IVF-Flat: k-means cells (``nlist``); a query scans the ``nprobe`` nearest cells exactly.
+
+    Params: ``nlist`` (default :func:`default_nlist` of the training size), ``nprobe``,
+    ``train_size`` (k-means runs on at most this many vectors, default 64·nlist).
+    """
+    name = "ivf"
+    params = ("nlist", "nprobe", "train_size")
+    search_params = ("nprobe",)
+    needs_training = True
+    default_nprobe = 32
+
+    def defaults(self, dim, params, n_train):
+        if "nlist" not in params and n_train is None:
+            raise ValueError(f"Index kind {self.name!r}: nlist defaults to 4*sqrt(N) of the "
+                             "training vectors; give nlist or train first")
+        nlist = params.get("nlist") or default_nlist(n_train)
+        return {"nlist": nlist, "nprobe": min(self.default_nprobe, nlist),
+                "train_size": 64 * nlist}
+
+    def min_train(self, params):
+        return params["nlist"]
+
+    def build(self, dim, metric_type, params):
+        return faiss.IndexIVFFlat(faiss.IndexFlat(dim, metric_type), dim, params["nlist"],
+                                  metric_type)
+
+    def search_parameters(self, params, selector=None):
+        return faiss.SearchParametersIVF(nprobe=params["nprobe"], sel=selector)
+
+
+@register_kind
+class IVFPQKind(IVFKind):
+    """IVF with product-quantised residuals: ``M`` sub-quantizers of ``nbits`` bits per vector
+    (default ``M`` = :func:`default_pq_m`), so memory is ``M·nbits/8`` bytes a vector; distances
+    are approximate, which caps recall below IVF-Flat's at the same ``nprobe``."""
+    name = "ivfpq"
+    params = ("nlist", "nprobe", "train_size", "M", "nbits")
+
+    def defaults(self, dim, params, n_train):
+        return {**super().defaults(dim, params, n_train), "M": default_pq_m(dim), "nbits": 8}
+
+    def resolve(self, dim, given, n_train=None):
+        params = super().resolve(dim, given, n_train)
+        if dim % params["M"]:
+            raise ValueError(f"Index kind 'ivfpq': M={params['M']} sub-quantizers must divide "
+                             f"the feature dimension {dim}")
+        return params
+
+    def min_train(self, params):
+        # Every sub-quantizer is a k-means with 2**nbits centroids.
+        return max(params["nlist"], 2 ** params["nbits"])
+
+    def build(self, dim, metric_type, params):
+        return faiss.IndexIVFPQ(faiss.IndexFlat(dim, metric_type), dim, params["nlist"],
+                                params["M"], params["nbits"], metric_type)
+
+
+@register_kind
+class HNSWKind(IndexKind):
+    """HNSW graph over the raw vectors: ``M`` neighbours a node, ``efConstruction`` candidates
+    while inserting, ``efSearch`` while searching. No training; faiss cannot delete from it, so
+    :class:`GalleryIndex` tombstones removed ids and filters them out during the graph search."""
+    name = "hnsw"
+    params = ("M", "efConstruction", "efSearch")
+    search_params = ("efSearch",)
+    removable = False
+    gpu = False
+
+    def defaults(self, dim, params, n_train):
+        return {"M": 32, "efConstruction": 40, "efSearch": 128}
+
+    def build(self, dim, metric_type, params):
+        hnsw = faiss.IndexHNSWFlat(dim, params["M"], metric_type)
+        hnsw.hnsw.efConstruction = params["efConstruction"]
+        return faiss.IndexIDMap2(hnsw)
+
+    def search_parameters(self, params, selector=None):
+        return faiss.SearchParametersHNSW(efSearch=params["efSearch"], sel=selector)

@@ -1,0 +1,143 @@
+"""On-disk layout of a saved gallery index, and the fingerprint of the model that made it.
+
+A saved index is a directory::
+
+    gallery.json     header: format, dim, metric, normalisation, kind, params, count,
+                     model fingerprint, and the byte size of every other file
+    index.faiss      the faiss index (always a CPU index)
+    ids.npz          ``ids``: live ids in insertion order; ``removed``: tombstoned ids
+    metadata.jsonl   one JSON object per id (only when metadata were given)
+
+Every file is written to a temporary file and renamed into place, the header last: a crash leaves
+the previous header, and a file that does not have the size its header records is reported as
+truncated or overwritten instead of being read.
+"""
+import hashlib
+import io
+import json
+import os
+
+import faiss
+import numpy as np
+
+from fastreid_ext.engine.checkpoint import atomic_write
+
+FORMAT_VERSION = 1
+HEADER_FILE = "gallery.json"
+INDEX_FILE = "index.faiss"
+IDS_FILE = "ids.npz"
+METADATA_FILE = "metadata.jsonl"
+
+
+def checkpoint_fingerprint(path, length=16):
+    """The first ``length`` hex digits of the sha256 of the file ``path`` (a model checkpoint)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:length]
+
+
+def _write_metadata(f, ids, columns):
+    names = list(columns)
+    for row, i in enumerate(ids):
+        f.write(json.dumps({"id": int(i), **{n: columns[n][row] for n in names}}) + "\n")
+
+
+def _write_ids(f, ids, removed):
+    buffer = io.BytesIO()
+    np.savez(buffer, ids=ids, removed=removed)
+    f.write(buffer.getbuffer())
+
+
+def save_gallery(directory, header, index, ids, removed, columns):
+    """Write a gallery to ``directory`` (created if needed).
+
+    Args:
+        header: JSON-able dict describing the index; ``format`` and ``files`` are added.
+        index: a CPU faiss index.
+        ids: (N,) int64 live ids; removed: (R,) int64 tombstoned ids.
+        columns: metadata name -> N JSON scalars (may be empty).
+    """
+    os.makedirs(directory, exist_ok=True)
+    writers = {INDEX_FILE: lambda f: faiss.write_index(index, faiss.PyCallbackIOWriter(f.write)),
+               IDS_FILE: lambda f: _write_ids(f, ids, removed)}
+    if columns:
+        writers[METADATA_FILE] = lambda f: _write_metadata(f, ids, columns)
+    files = {}
+    for name, write in writers.items():
+        path = os.path.join(directory, name)
+        atomic_write(path, write, mode="w" if name.endswith(".jsonl") else "wb")
+        files[name] = os.path.getsize(path)
+    if METADATA_FILE not in files and os.path.exists(os.path.join(directory, METADATA_FILE)):
+        os.remove(os.path.join(directory, METADATA_FILE))
+    header = {"format": FORMAT_VERSION, **header, "files": files}
+    atomic_write(os.path.join(directory, HEADER_FILE),
+                 lambda f: json.dump(header, f, indent=2, sort_keys=True), mode="w")
+
+
+def read_header(directory):
+    """Read and check the header of a saved gallery, and that its files have their recorded sizes."""
+    path = os.path.join(directory, HEADER_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No gallery index in {directory}: {path} is missing")
+    try:
+        with open(path) as f:
+            header = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not a gallery index header: {e}") from e
+    if header.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path}: gallery index format {header.get('format')!r}, this version "
+                         f"reads format {FORMAT_VERSION}")
+    for name, size in header["files"].items():
+        file = os.path.join(directory, name)
+        if not os.path.isfile(file):
+            raise FileNotFoundError(f"Gallery index file {file} is missing (listed in {path})")
+        if os.path.getsize(file) != size:
+            raise ValueError(f"Gallery index file {file} has {os.path.getsize(file)} bytes, "
+                             f"{path} records {size}: it is truncated or was overwritten")
+    return header
+
+
+def _read_metadata(path, ids):
+    columns, n_rows = {}, 0
+    with open(path) as f:
+        for n_rows, line in enumerate(f, 1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}, line {n_rows}: {e}") from e
+            expected = int(ids[n_rows - 1]) if n_rows <= len(ids) else None
+            if record.pop("id", None) != expected or expected is None:
+                raise ValueError(f"{path}, line {n_rows}: its id does not match ids.npz "
+                                 f"(expected {expected})")
+            for name in record.keys() - columns.keys():
+                columns[name] = [None] * (n_rows - 1)
+            for name, values in columns.items():
+                values.append(record.get(name))
+    if n_rows != len(ids):
+        raise ValueError(f"{path} has {n_rows} rows for the {len(ids)} ids of ids.npz")
+    return columns
+
+
+def load_gallery(directory, header):
+    """Read what :func:`save_gallery` wrote, after :func:`read_header`.
+
+    Returns:
+        (CPU faiss index, ids (N,) int64, removed (R,) int64, columns dict).
+    """
+    path = os.path.join(directory, INDEX_FILE)
+    try:
+        index = faiss.read_index(path)
+    except RuntimeError as e:
+        raise ValueError(f"Cannot read faiss index {path}: {e}") from e
+    path = os.path.join(directory, IDS_FILE)
+    try:
+        with np.load(path) as arrays:
+            ids, removed = arrays["ids"].astype(np.int64), arrays["removed"].astype(np.int64)
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"Cannot read gallery ids {path}: {e}") from e
+    columns = {}
+    if METADATA_FILE in header["files"]:
+        columns = _read_metadata(os.path.join(directory, METADATA_FILE), ids)
+    return index, ids, removed, columns
