@@ -72,4 +72,25 @@ def _add_eval_config(cfg):
 
 
 def _add_retrieval_config(cfg):
-    pass
+    # Large-gallery search (fastreid_ext.retrieval.GalleryIndex). 0 means "the kind's default".
+    cfg.RETRIEVAL = CN()
+    # Index kind: flat (exact), ivf (IVF-Flat), ivfpq (IVF + product quantisation), hnsw.
+    cfg.RETRIEVAL.KIND = "flat"
+    # cosine (inner product of L2-normalised features) or l2 (squared Euclidean distance).
+    cfg.RETRIEVAL.METRIC = "cosine"
+    # ivf/ivfpq: k-means cells; 0 = about 4*sqrt(number of training vectors).
+    cfg.RETRIEVAL.NLIST = 0
+    # ivf/ivfpq: cells scanned per query (recall vs speed); 0 = the kind's tuned default.
+    cfg.RETRIEVAL.NPROBE = 0
+    # ivf/ivfpq: k-means training subsample size; 0 = 64 * NLIST.
+    cfg.RETRIEVAL.TRAIN_SIZE = 0
+    # ivfpq: sub-quantizers per vector (must divide the dimension); hnsw: graph neighbours a node.
+    cfg.RETRIEVAL.M = 0
+    # ivfpq: bits per sub-quantizer code; 0 = 8.
+    cfg.RETRIEVAL.NBITS = 0
+    # hnsw: candidate list size while searching (recall vs speed); 0 = the kind's tuned default.
+    cfg.RETRIEVAL.EF_SEARCH = 0
+    # hnsw: candidate list size while inserting (graph quality vs build time); 0 = 40.
+    cfg.RETRIEVAL.EF_CONSTRUCTION = 0
+    # Queries searched per faiss call.
+    cfg.RETRIEVAL.BATCH_SIZE = 4096
