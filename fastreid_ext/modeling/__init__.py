@@ -1,0 +1,3 @@
+"""Backbones, heads, meta-architectures and losses, registered in FastReID's registries on import."""
+from . import backbones, heads, losses, meta_arch
+from .losses import CM_LOSS_REGISTRY, build_losses

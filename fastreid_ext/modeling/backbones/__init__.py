@@ -1,0 +1,1 @@
+from .dual_stream_resnet import DualStreamResNet, ResNetStages, build_dual_stream_resnet_backbone

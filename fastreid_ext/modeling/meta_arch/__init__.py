@@ -1,0 +1,1 @@
+from .cross_modality_baseline import CrossModalityBaseline

@@ -1,0 +1,1 @@
+from .cm_embedding_head import CMEmbeddingHead

@@ -1,0 +1,34 @@
+"""Identity loss: FastReID's label-smoothed cross entropy on the head's ``cls_outputs``."""
+from fastreid.config import configurable
+from fastreid.modeling.losses import cross_entropy_loss
+from torch import nn
+
+from .build import CM_LOSS_REGISTRY
+
+__all__ = ["CrossEntropyLoss"]
+
+
+@CM_LOSS_REGISTRY.register()
+class CrossEntropyLoss(nn.Module):
+    """``scale * cross_entropy_loss(outputs["cls_outputs"], batch["targets"], eps, alpha)``.
+
+    ``cls_outputs``: (B, num_classes) logits; ``targets``: (B,) long. ``eps`` is the label smoothing
+    (0: none, < 0: FastReID's adaptive smoothing with ``alpha``).
+    """
+
+    loss_name = "loss_cls"
+
+    @configurable
+    def __init__(self, *, eps=0.0, alpha=0.2, scale=1.0):
+        super().__init__()
+        self.eps = eps
+        self.alpha = alpha
+        self.scale = scale
+
+    @classmethod
+    def from_config(cls, cfg):
+        ce = cfg.MODEL.LOSSES.CE
+        return {"eps": ce.EPSILON, "alpha": ce.ALPHA, "scale": ce.SCALE}
+
+    def forward(self, outputs, batch):
+        return cross_entropy_loss(outputs["cls_outputs"], batch["targets"], self.eps, self.alpha) * self.scale

@@ -1,0 +1,51 @@
+"""Weighted regularised triplet (WRT) loss of AGW (Ye et al., TPAMI 2021).
+
+No margin to tune: every positive and negative pair of an anchor takes part, weighted by a
+softmax over its distance (far positives and close negatives weigh most), and the gap goes
+through the soft margin log(1 + exp(-(d_n - d_p))).
+"""
+import torch.nn.functional as F
+from fastreid.config import configurable
+from fastreid.modeling.losses.triplet_loss import weighted_example_mining
+from fastreid.modeling.losses.utils import euclidean_dist
+from torch import nn
+
+from .build import CM_LOSS_REGISTRY
+
+__all__ = ["WeightedRegularizedTriplet", "weighted_regularized_triplet_loss"]
+
+
+def weighted_regularized_triplet_loss(feats, pids):
+    """Mean over anchors of ``softplus(d_p - d_n)``.
+
+    Args:
+        feats: (N, D) float features (not normalised, as in AGW).
+        pids: (N,) long identity labels.
+    Returns:
+        () float. For anchor i with Euclidean distances d_ij, d_p = sum_j w_ij d_ij over its
+        positives (same identity, i itself included as in AGW) with w = softmax(d) over them,
+        d_n = sum_j w_ij d_ij over its negatives with w = softmax(-d) over them.
+    """
+    dist = euclidean_dist(feats, feats)
+    is_pos = (pids[:, None] == pids[None, :]).float()
+    dist_ap, dist_an = weighted_example_mining(dist, is_pos, 1.0 - is_pos)
+    return F.softplus(dist_ap - dist_an).mean()
+
+
+@CM_LOSS_REGISTRY.register()
+class WeightedRegularizedTriplet(nn.Module):
+    """``scale * weighted_regularized_triplet_loss(outputs["features"], batch["targets"])``."""
+
+    loss_name = "loss_wrt"
+
+    @configurable
+    def __init__(self, *, scale=1.0):
+        super().__init__()
+        self.scale = scale
+
+    @classmethod
+    def from_config(cls, cfg):
+        return {"scale": cfg.MODEL.LOSSES.WRT.SCALE}
+
+    def forward(self, outputs, batch):
+        return weighted_regularized_triplet_loss(outputs["features"], batch["targets"]) * self.scale
