@@ -9,6 +9,7 @@ from fastreid_ext.config import CONFIG_EXTENSIONS
 
 from .aal import AttributeAuxiliaryLearning, identity_weights
 from .config import add_paenet_config
+from .head import PAENetHead
 from .pae import PAE, PAEOutput
 
 CONFIG_EXTENSIONS["paenet"] = add_paenet_config
