@@ -1,0 +1,9 @@
+"""Cross-modality data: datasets, identity sampler, modality-aware transforms and loaders."""
+from . import datasets, samplers, transforms
+from .build import build_cm_dataset, build_cm_test_loader, build_cm_train_loader
+from .common import CMDataset
+from .data_utils import read_image
+from .datasets import INFRARED, VISIBLE
+
+__all__ = ["CMDataset", "INFRARED", "VISIBLE", "build_cm_dataset", "build_cm_test_loader",
+           "build_cm_train_loader", "read_image"]

@@ -1,0 +1,13 @@
+"""Training samplers, selected by name (``DATALOADER.SAMPLER_TRAIN``) from :data:`SAMPLER_REGISTRY`.
+
+Every entry is called as ``cls(data_source, mini_batch_size, num_instances, seed=...)``.
+"""
+from fastreid.data.samplers import NaiveIdentitySampler
+from fastreid.utils.registry import Registry
+
+SAMPLER_REGISTRY = Registry("SAMPLER")
+SAMPLER_REGISTRY.register(NaiveIdentitySampler)
+
+from .cm_sampler import CrossModalityIdentitySampler  # noqa: E402  (registers itself)
+
+__all__ = ["SAMPLER_REGISTRY", "CrossModalityIdentitySampler"]

@@ -1,0 +1,161 @@
+"""What every cross-modality dataset shares: modality codes, the evaluation contract and input checks.
+
+Items of ``train``/``query``/``gallery`` are tuples
+``(img_path: str, pid, camid: int, modality: int, attributes: np.ndarray (A,) float32 or None)``:
+``pid`` is ``"<NAME>_<id>"`` in ``train`` (so FastReID's relabelling can combine datasets) and the
+integer person id in ``query``/``gallery``; ``camid`` is the camera number of the file name.
+"""
+import logging
+import os
+import random
+
+from fastreid.data.datasets.bases import ImageDataset
+
+from ..data_utils import check_image, is_image_file
+
+logger = logging.getLogger(__name__)
+
+VISIBLE, INFRARED = 0, 1
+MODALITY_NAMES = {VISIBLE: "visible", INFRARED: "infrared"}
+
+
+def dataset_root(cfg):
+    """``DATASETS.ROOT``, or env ``FASTREID_DATASETS``, or ``datasets`` (FastReID's rule)."""
+    return cfg.DATASETS.ROOT or os.getenv("FASTREID_DATASETS", "datasets")
+
+
+def common_options(cfg, node):
+    """Constructor arguments every dataset reads from ``cfg`` (``node``: e.g. ``cfg.DATASETS.SYSU``)."""
+    return {
+        "root": dataset_root(cfg),
+        "attributes": node.ATTRIBUTES,
+        "check_images": cfg.DATASETS.CHECK_IMAGES,
+        "skip_bad_images": cfg.DATASETS.SKIP_BAD_IMAGES,
+    }
+
+
+def read_id_list(path):
+    """Person ids of a split file holding one comma-separated line (SYSU ``exp/*_id.txt``, LLCM ``idx/test_id.txt``)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"split file {path} is not found")
+    with open(path) as f:
+        lines = [line.strip() for line in f if line.strip()]
+    if not lines:
+        raise ValueError(f"{path}: empty split (no person ids)")
+    if len(lines) > 1:
+        raise ValueError(f"{path}: expected one comma-separated line of ids, got {len(lines)} lines")
+    ids = []
+    for token in lines[0].split(","):
+        try:
+            ids.append(int(token))
+        except ValueError:
+            raise ValueError(f"{path}:1: person id {token.strip()!r} is not an integer") from None
+    return ids
+
+
+def list_images(directory):
+    """Image files of ``directory`` sorted by name (the order public protocol code draws from)."""
+    return [os.path.join(directory, name) for name in sorted(os.listdir(directory)) if is_image_file(name)]
+
+
+def require_nonempty(items, split, source):
+    if not items:
+        raise ValueError(f"{source}: the {split} split is empty")
+    return items
+
+
+def require_disjoint(train_ids, test_ids, source):
+    shared = sorted(set(train_ids) & set(test_ids))
+    if shared:
+        raise ValueError(f"{source}: identities {shared[:10]} are in both the training and the test split")
+
+
+def seeded_gallery(images, test_ids, cameras, shots, trial):
+    """The gallery draw of the public SYSU-MM01/LLCM evaluation code once seeded with ``random.seed(trial)``.
+
+    Test ids ascending, then ``cameras`` in order; for each existing folder one ``random.choice``
+    (``shots == 1``) or ``random.sample(files, min(shots, len(files)))``, all from one RNG stream.
+
+    Args:
+        images: ``(camera, pid) -> image paths sorted by name``, for the folders that exist.
+    Returns:
+        list of ``(path, pid, camera)`` in draw order.
+    """
+    rng = random.Random(trial)  # the same stream as random.seed(trial), without touching the global one
+    drawn = []
+    for pid in sorted(test_ids):
+        for cam in cameras:
+            files = images.get((cam, pid))
+            if not files:
+                continue
+            picks = [rng.choice(files)] if shots == 1 else rng.sample(files, min(shots, len(files)))
+            drawn.extend((path, pid, cam) for path in picks)
+    return drawn
+
+
+class CrossModalityDataset(ImageDataset):
+    """Base of the cross-modality datasets.
+
+    Subclasses build their items, call :meth:`screen_images` on every file they list and
+    :meth:`_set_attributes` before building items, and implement the evaluation contract:
+
+    - ``default_settings() -> list[str]``: the settings a full evaluation reports;
+    - ``num_trials(setting) -> int``;
+    - ``test_split(setting, trial) -> (query_items, gallery_items)`` for ``trial`` in
+      ``range(num_trials(setting))``.
+
+    ``query``/``gallery`` are the split of the constructor's options.
+    """
+    dataset_name = ""
+    attribute_names = None
+    _attribute_table = None
+
+    @property
+    def name(self):
+        return self.dataset_name
+
+    def default_settings(self):
+        raise NotImplementedError
+
+    def num_trials(self, setting):
+        raise NotImplementedError
+
+    def test_split(self, setting, trial):
+        raise NotImplementedError
+
+    def screen_images(self, paths, check, skip):
+        """Check ``paths`` once; return the set of bad ones to leave out, or raise listing them.
+
+        Sets ``self.bad_images``: list of ``(path, reason)``.
+        """
+        self.bad_images = []
+        if check:
+            self.bad_images = [(p, r) for p in paths for r in (check_image(p),) if r is not None]
+        if not self.bad_images:
+            return set()
+        listing = "\n".join(f"  {p}: {r}" for p, r in self.bad_images[:20])
+        more = f"\n  ... and {len(self.bad_images) - 20} more" if len(self.bad_images) > 20 else ""
+        if not skip:
+            raise ValueError(f"{self.dataset_name}: {len(self.bad_images)} unreadable or truncated image(s):\n"
+                             f"{listing}{more}\nSet DATASETS.SKIP_BAD_IMAGES True to leave them out "
+                             f"(or DATASETS.CHECK_IMAGES False to skip the check)")
+        logger.warning("%s: left out %d unreadable or truncated image(s):\n%s%s", self.dataset_name,
+                       len(self.bad_images), listing, more)
+        return {p for p, _ in self.bad_images}
+
+    def _set_attributes(self, names, table, source):
+        """Keep the attribute table; items are then built with :meth:`_item`."""
+        self.attribute_names = names
+        self._attribute_table = table
+        self._attribute_source = source
+
+    def _item(self, path, pid, camid, modality, train=False):
+        """One item tuple; ``pid`` is the integer person id, prefixed for training items."""
+        attributes = None
+        if self._attribute_table is not None:
+            if pid not in self._attribute_table:
+                raise ValueError(f"{self._attribute_source}: no attributes for identity {pid}")
+            attributes = self._attribute_table[pid]
+        if train:
+            pid = f"{self.dataset_name}_{pid}"
+        return path, pid, camid, modality, attributes

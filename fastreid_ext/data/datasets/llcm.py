@@ -1,0 +1,128 @@
+"""LLCM (Zhang & Wang, CVPR 2023): low-light visible cameras 1..9 and near-infrared cameras 1, 2, 4..9.
+
+Layout: ``<root>/LLCM/idx/train_vis.txt``, ``idx/train_nir.txt`` (lines ``<relative path> <label>``,
+paths ``.../cam<N>/<id>/<file>``), ``idx/test_id.txt`` (one comma-separated line),
+``test_vis/cam<N>/<id>/...`` and ``test_nir/cam<N>/<id>/...``.
+
+The person id is the folder id of the path and the camera id its ``cam<N>`` number (the same number
+can name a visible and an infrared camera). The protocol follows the authors' ``process_query_llcm``
+and ``process_gallery_llcm``: the query is every image of the query modality of the test ids (ids
+ascending as 4-digit strings, cameras in the order of :data:`TEST_CAMERAS`, files by name); the
+gallery of trial t in 0..9 is ``random.seed(t)`` and, in the same loop order over the gallery
+modality, one ``random.choice`` per existing identity folder. Settings: ``v2t`` (visible query,
+infrared gallery) and ``t2v`` (the swap), 10 trials each.
+"""
+import os
+import re
+
+from fastreid.config import configurable
+from fastreid.data.datasets import DATASET_REGISTRY
+
+from .attributes import load_attributes
+from .bases import (INFRARED, VISIBLE, CrossModalityDataset, MODALITY_NAMES, common_options, list_images,
+                    read_id_list, require_disjoint, require_nonempty, seeded_gallery)
+
+# modality -> (test folder, cameras in the authors' order)
+TEST_CAMERAS = {VISIBLE: ("test_vis", (1, 2, 3, 4, 5, 6, 7, 8, 9)),
+                INFRARED: ("test_nir", (1, 2, 4, 5, 6, 7, 8, 9))}
+TRAIN_LISTS = {VISIBLE: "train_vis.txt", INFRARED: "train_nir.txt"}
+DIRECTIONS = {"v2t": (VISIBLE, INFRARED), "t2v": (INFRARED, VISIBLE)}  # (query, gallery)
+NUM_TRIALS = 10
+_PATH = re.compile(r"cam(\d+)/(\d+)/[^/]+$")
+
+
+@DATASET_REGISTRY.register()
+class LLCM(CrossModalityDataset):
+    """LLCM with the gallery draw ``trial`` (0..9) of ``direction`` as ``query``/``gallery``."""
+    dataset_dir = "LLCM"
+    dataset_name = "LLCM"
+
+    @configurable
+    def __init__(self, root="datasets", trial=0, direction="v2t", attributes="attributes.csv",
+                 check_images=True, skip_bad_images=False, **kwargs):
+        self.root = root
+        self.dataset_dir = os.path.join(root, self.dataset_dir)
+        idx_dir = os.path.join(self.dataset_dir, "idx")
+        lists = {m: os.path.join(idx_dir, name) for m, name in TRAIN_LISTS.items()}
+        self.check_before_run([self.dataset_dir, *lists.values(), os.path.join(idx_dir, "test_id.txt")]
+                              + [self._cam_dir(m, cam) for m, (_, cams) in TEST_CAMERAS.items() for cam in cams])
+
+        train_entries = [e for m, path in lists.items() for e in self._read_list(path, m)]
+        self.test_ids = sorted(set(read_id_list(os.path.join(idx_dir, "test_id.txt"))))
+        train_ids = sorted({e[1] for e in train_entries})
+        require_disjoint(train_ids, self.test_ids, idx_dir)
+        images = {}
+        for m, (_, cams) in TEST_CAMERAS.items():
+            for pid in self.test_ids:
+                for cam in cams:
+                    folder = os.path.join(self._cam_dir(m, cam), f"{pid:04d}")
+                    if os.path.isdir(folder):
+                        images[m, cam, pid] = list_images(folder)
+        bad = self.screen_images([e[0] for e in train_entries] + [p for fs in images.values() for p in fs],
+                                 check_images, skip_bad_images)
+        train_entries = [e for e in train_entries if e[0] not in bad]
+        self._images = {key: [p for p in files if p not in bad] for key, files in images.items()}
+        for pid in self.test_ids:
+            for m, (folder, cams) in TEST_CAMERAS.items():
+                if not any(self._images.get((m, cam, pid)) for cam in cams):
+                    raise ValueError(f"{self.dataset_dir}: test identity {pid} has no {MODALITY_NAMES[m]} "
+                                     f"image in {folder}/cam*/{pid:04d}")
+
+        names, table = load_attributes(attributes, self.dataset_dir, train_ids + self.test_ids,
+                                       key="DATASETS.LLCM.ATTRIBUTES")
+        self._set_attributes(names, table, os.path.join(self.dataset_dir, attributes or ""))
+        train = [self._item(*e, train=True) for e in train_entries]
+        query, gallery = self.test_split(direction, trial)
+        super().__init__(require_nonempty(train, "train", idx_dir), query, gallery, **kwargs)
+
+    @classmethod
+    def from_config(cls, cfg):
+        node = cfg.DATASETS.LLCM
+        return {**common_options(cfg, node), "trial": node.TRIAL, "direction": node.DIRECTION}
+
+    def _cam_dir(self, modality, cam):
+        return os.path.join(self.dataset_dir, TEST_CAMERAS[modality][0], f"cam{cam}")
+
+    def _read_list(self, path, modality):
+        """``[(abs path, pid, camid, modality)]`` of a training list; errors name the file and line."""
+        entries = []
+        with open(path) as f:
+            for line_no, line in enumerate(f, start=1):
+                fields = line.split()
+                if not fields:
+                    continue
+                if len(fields) != 2:
+                    raise ValueError(f"{path}:{line_no}: expected '<relative path> <label>', got {line.strip()!r}")
+                match = _PATH.search(fields[0])
+                if match is None:
+                    raise ValueError(f"{path}:{line_no}: path {fields[0]!r} is not .../cam<N>/<person id>/<file>")
+                entries.append((os.path.join(self.dataset_dir, fields[0]), int(match.group(2)),
+                                int(match.group(1)), modality))
+        return require_nonempty(entries, "train", path)
+
+    @staticmethod
+    def _check_direction(direction):
+        if direction not in DIRECTIONS:
+            raise ValueError(f"unknown LLCM direction {direction!r}: expected one of {tuple(DIRECTIONS)}")
+
+    def default_settings(self):
+        return list(DIRECTIONS)
+
+    def num_trials(self, setting):
+        self._check_direction(setting)
+        return NUM_TRIALS
+
+    def test_split(self, setting, trial):
+        """``(query_items, gallery_items)`` of direction ``setting`` and gallery draw ``trial`` in ``range(10)``."""
+        self._check_direction(setting)
+        if not 0 <= trial < NUM_TRIALS:
+            raise ValueError(f"LLCM trial {trial} out of range(0, {NUM_TRIALS})")
+        query_modality, gallery_modality = DIRECTIONS[setting]
+        query = [self._item(path, pid, cam, query_modality) for pid in self.test_ids
+                 for cam in TEST_CAMERAS[query_modality][1]
+                 for path in self._images.get((query_modality, cam, pid), [])]
+        images = {(cam, pid): files for (m, cam, pid), files in self._images.items() if m == gallery_modality}
+        drawn = seeded_gallery(images, self.test_ids, TEST_CAMERAS[gallery_modality][1], 1, trial)
+        gallery = [self._item(path, pid, cam, gallery_modality) for path, pid, cam in drawn]
+        source = f"{self.dataset_dir} ({setting}, trial {trial})"
+        return require_nonempty(query, "query", source), require_nonempty(gallery, "gallery", source)

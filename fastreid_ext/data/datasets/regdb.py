@@ -1,0 +1,134 @@
+"""RegDB (Nguyen et al., Sensors 2017): one visible and one thermal camera, ten random train/test splits.
+
+Layout: ``<root>/RegDB/{Visible,Thermal}/<id>/<file>.bmp`` and, for trial t in 1..10,
+``idx/{train,test}_{visible,thermal}_<t>.txt`` with lines ``<relative path> <label>``.
+
+The person id is the folder id of the path (``Visible/<id>/...``), so training, test and attribute
+ids agree; the label column is the released relabelled index and is not used. Camera ids: visible 1,
+thermal 2. Evaluation settings ``v2t`` (visible query, thermal gallery) and ``t2v`` (the swap) have
+one trial each: the split the dataset was built with. A model trained on split i must be evaluated
+on split i (the other splits' test identities are its training identities): see :func:`check_trial`.
+"""
+import logging
+import os
+import re
+
+from fastreid.config import configurable
+from fastreid.data.datasets import DATASET_REGISTRY
+
+from .attributes import folder_identities, load_attributes
+from .bases import (INFRARED, VISIBLE, CrossModalityDataset, common_options, require_disjoint,
+                    require_nonempty)
+
+logger = logging.getLogger(__name__)
+
+# list-file word -> (image folder, camera id, modality)
+MODALITIES = {"visible": ("Visible", 1, VISIBLE), "thermal": ("Thermal", 2, INFRARED)}
+DIRECTIONS = {"v2t": ("visible", "thermal"), "t2v": ("thermal", "visible")}  # (query, gallery)
+TRIALS = range(1, 11)
+
+
+def check_trial(trained_trial, eval_trial, force=False):
+    """Refuse to evaluate a model trained on RegDB split ``trained_trial`` on split ``eval_trial``.
+
+    The test identities of one split are training identities of the others, so a mismatch leaks
+    training images into the test. ``trained_trial`` None (the model was not trained on RegDB)
+    passes; ``force`` (``DATASETS.REGDB.FORCE_TRIAL_MISMATCH``) turns the error into a warning.
+    """
+    if trained_trial is None or int(trained_trial) == int(eval_trial):
+        return
+    message = (f"the checkpoint was trained on RegDB trial {trained_trial} but is evaluated on trial "
+               f"{eval_trial}: its training identities are in this test set")
+    if not force:
+        raise ValueError(message + "; set DATASETS.REGDB.TRIAL to the trained trial, or "
+                                   "DATASETS.REGDB.FORCE_TRIAL_MISMATCH True to evaluate anyway")
+    logger.warning("%s (forced by DATASETS.REGDB.FORCE_TRIAL_MISMATCH)", message)
+
+
+@DATASET_REGISTRY.register()
+class RegDB(CrossModalityDataset):
+    """RegDB split ``trial`` (1..10); ``query``/``gallery`` follow ``direction``."""
+    dataset_dir = "RegDB"
+    dataset_name = "RegDB"
+
+    @configurable
+    def __init__(self, root="datasets", trial=1, direction="v2t", attributes="attributes.csv",
+                 check_images=True, skip_bad_images=False, **kwargs):
+        if trial not in TRIALS:
+            raise ValueError(f"RegDB trial {trial} out of 1..10 (DATASETS.REGDB.TRIAL)")
+        self._check_direction(direction)
+        self.root = root
+        self.dataset_dir = os.path.join(root, self.dataset_dir)
+        self.trial = trial
+        lists = {(split, modality): os.path.join(self.dataset_dir, "idx", f"{split}_{modality}_{trial}.txt")
+                 for split in ("train", "test") for modality in MODALITIES}
+        self.check_before_run([self.dataset_dir, *lists.values()])
+
+        entries = {key: self._read_list(path, key[1]) for key, path in lists.items()}
+        bad = self.screen_images([e[0] for es in entries.values() for e in es], check_images, skip_bad_images)
+        entries = {key: [e for e in es if e[0] not in bad] for key, es in entries.items()}
+        train_ids = sorted({e[1] for m in MODALITIES for e in entries["train", m]})
+        test_ids = {m: sorted({e[1] for e in entries["test", m]}) for m in MODALITIES}
+        require_disjoint(train_ids, test_ids["visible"] + test_ids["thermal"], os.path.join(self.dataset_dir, "idx"))
+        missing = sorted(set(test_ids["visible"]) - set(test_ids["thermal"]))
+        if missing:
+            raise ValueError(f"{lists['test', 'thermal']}: test identities {missing[:10]} have no thermal image")
+
+        camera_ids = {cam: folder_identities(os.path.join(self.dataset_dir, folder))
+                      for folder, cam, _ in MODALITIES.values()
+                      if os.path.isdir(os.path.join(self.dataset_dir, folder))}
+        known = train_ids + test_ids["visible"] + test_ids["thermal"]
+        names, table = load_attributes(attributes, self.dataset_dir, known, camera_ids,
+                                       key="DATASETS.REGDB.ATTRIBUTES")
+        self._set_attributes(names, table, os.path.join(self.dataset_dir, attributes or ""))
+
+        self._test = {m: require_nonempty([self._item(*e) for e in entries["test", m]], f"test {m}",
+                                          lists["test", m]) for m in MODALITIES}
+        train = [self._item(*e, train=True) for m in MODALITIES for e in entries["train", m]]
+        query, gallery = self.test_split(direction, 0)
+        super().__init__(require_nonempty(train, "train", lists["train", "visible"]), query, gallery, **kwargs)
+
+    @classmethod
+    def from_config(cls, cfg):
+        node = cfg.DATASETS.REGDB
+        return {**common_options(cfg, node), "trial": node.TRIAL, "direction": node.DIRECTION}
+
+    def _read_list(self, path, modality):
+        """``[(abs path, pid, camid, modality)]`` of a list file; errors name the file and line."""
+        folder, camid, code = MODALITIES[modality]
+        pattern = re.compile(rf"^{folder}/(\d+)/[^/]+$")
+        entries = []
+        with open(path) as f:
+            for line_no, line in enumerate(f, start=1):
+                fields = line.split()
+                if not fields:
+                    continue
+                if len(fields) != 2:
+                    raise ValueError(f"{path}:{line_no}: expected '<relative path> <label>', got {line.strip()!r}")
+                match = pattern.match(fields[0])
+                if match is None:
+                    raise ValueError(f"{path}:{line_no}: path {fields[0]!r} is not {folder}/<person id>/<file>")
+                entries.append((os.path.join(self.dataset_dir, fields[0]), int(match.group(1)), camid, code))
+        return entries
+
+    @staticmethod
+    def _check_direction(direction):
+        if direction not in DIRECTIONS:
+            raise ValueError(f"unknown RegDB direction {direction!r}: expected one of {tuple(DIRECTIONS)}")
+
+    def default_settings(self):
+        return list(DIRECTIONS)
+
+    def num_trials(self, setting):
+        self._check_direction(setting)
+        return 1
+
+    def test_split(self, setting, trial):
+        """``(query_items, gallery_items)`` of direction ``setting``; ``trial`` must be 0, the split
+        ``self.trial`` the dataset was built with."""
+        self._check_direction(setting)
+        if trial != 0:
+            raise ValueError(f"RegDB has one trial per setting (index 0 = split {self.trial} the dataset "
+                             f"was built with), got trial index {trial}")
+        query, gallery = DIRECTIONS[setting]
+        return self._test[query], self._test[gallery]

@@ -1,0 +1,93 @@
+"""Cross-modality identity sampler: P identities x (K visible + K infrared) images per batch (paper: P=8, K=4)."""
+import logging
+from collections import defaultdict
+from typing import Optional
+
+import numpy as np
+from fastreid.utils import comm
+from torch.utils.data.sampler import Sampler
+
+from ..datasets.bases import INFRARED, VISIBLE
+from . import SAMPLER_REGISTRY
+
+logger = logging.getLogger(__name__)
+
+
+@SAMPLER_REGISTRY.register()
+class CrossModalityIdentitySampler(Sampler):
+    """Infinite stream of training indices, ``mini_batch_size`` per batch, for FastReID's loader.
+
+    Each batch holds P = ``mini_batch_size // (2 * num_instances)`` identities, laid out as a visible
+    block then an infrared block with the identities in the same order::
+
+        [id_1 vis x K, ..., id_P vis x K, id_1 ir x K, ..., id_P ir x K]
+
+    An identity with fewer than K images of a modality is drawn with replacement; an identity
+    missing a modality is left out (one warning names them all). Identities are shuffled in rounds;
+    each round is cut to a multiple of P * world_size and rank r takes every world_size-th identity,
+    so the ranks' batches hold disjoint identities.
+
+    The stream is a function of ``(seed, epoch)`` only: ``set_epoch(e)`` makes the next ``iter()``
+    start the fresh stream of epoch e, so a trainer that re-creates its iterator at each epoch
+    boundary gets the same batches whether or not it was interrupted.
+
+    Args:
+        data_source: items ``(img_path, pid, camid, modality, ...)``.
+        mini_batch_size: images per batch on this rank.
+        num_instances: K, images per identity and modality.
+        seed: shared by all ranks; None draws one shared seed.
+        rank, world_size: default to ``fastreid.utils.comm``'s.
+    """
+
+    def __init__(self, data_source, mini_batch_size: int, num_instances: int, seed: Optional[int] = None,
+                 rank: Optional[int] = None, world_size: Optional[int] = None):
+        if num_instances < 1 or mini_batch_size % (2 * num_instances) or mini_batch_size == 0:
+            raise ValueError(f"mini_batch_size {mini_batch_size} must be a positive multiple of "
+                             f"2 * num_instances = {2 * num_instances} (SOLVER.IMS_PER_BATCH per rank, "
+                             f"DATALOADER.NUM_INSTANCE)")
+        self.num_instances = num_instances
+        self.num_pids_per_batch = mini_batch_size // (2 * num_instances)
+        self._rank = comm.get_rank() if rank is None else rank
+        self._world_size = comm.get_world_size() if world_size is None else world_size
+
+        index = defaultdict(lambda: {VISIBLE: [], INFRARED: []})
+        for i, item in enumerate(data_source):
+            index[item[1]][item[3]].append(i)
+        incomplete = sorted(pid for pid, by_modality in index.items() if not all(by_modality.values()))
+        if incomplete:
+            logger.warning("%d identities lack visible or infrared images and are left out of training "
+                           "batches: %s", len(incomplete), ", ".join(map(str, incomplete)))
+        self.pids = sorted(set(index) - set(incomplete))
+        self._index = {pid: (index[pid][VISIBLE], index[pid][INFRARED]) for pid in self.pids}
+        per_round = self.num_pids_per_batch * self._world_size
+        if len(self.pids) < per_round:
+            raise ValueError(f"{len(self.pids)} identities with both modalities, fewer than "
+                             f"{self.num_pids_per_batch} per batch x {self._world_size} ranks")
+
+        self._seed = int(comm.shared_random_seed() if seed is None else seed)
+        self._epoch = 0
+
+    def set_epoch(self, epoch: int):
+        """The next ``iter()`` yields the stream of ``epoch``."""
+        self._epoch = int(epoch)
+
+    def __iter__(self):
+        return self._infinite_indices(self._epoch)
+
+    def _infinite_indices(self, epoch):
+        # Identity order: shared by all ranks; image draws: one stream per rank.
+        id_rng = np.random.default_rng([self._seed, epoch, 0])
+        image_rng = np.random.default_rng([self._seed, epoch, 1, self._rank])
+        per_round = self.num_pids_per_batch * self._world_size
+        P, K = self.num_pids_per_batch, self.num_instances
+        while True:
+            order = id_rng.permutation(len(self.pids))
+            mine = order[:len(order) - len(order) % per_round][self._rank::self._world_size]
+            for start in range(0, len(mine), P):
+                pids = [self.pids[k] for k in mine[start:start + P]]
+                # self._index[pid] is (visible indices, infrared indices): visible block first.
+                yield from [i for m in (0, 1) for pid in pids for i in self._draw(image_rng, self._index[pid][m], K)]
+
+    @staticmethod
+    def _draw(rng, indices, k):
+        return [int(i) for i in rng.choice(indices, size=k, replace=len(indices) < k)]

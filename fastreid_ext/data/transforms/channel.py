@@ -1,0 +1,25 @@
+"""Channel augmentations of visible images used in VI-ReID (cf. channel exchange, Ye et al., ICCV 2021).
+
+They act on ``(3, H, W)`` float tensors (after FastReID's ``ToTensor``, values 0..255) and draw from
+torch's RNG like torchvision's random transforms.
+"""
+import torch
+
+
+class RandomChannelExchange:
+    """With probability ``prob``, copy one channel chosen uniformly (R, G or B) into all three.
+
+    img: (3, H, W) float -> (3, H, W) float.
+    """
+
+    def __init__(self, prob=0.5):
+        self.prob = prob
+
+    def __call__(self, img):
+        if torch.rand(()).item() >= self.prob:
+            return img
+        channel = int(torch.randint(3, ()))
+        return img[channel:channel + 1].expand_as(img).clone()
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}(prob={self.prob})"
