@@ -34,7 +34,56 @@ def _add_engine_config(cfg):
 
 
 def _add_data_config(cfg):
-    pass
+    # Datasets root; "" = env FASTREID_DATASETS, else "datasets".
+    cfg.DATASETS.ROOT = ""
+    # Check every listed image (header, JPEG end marker, BMP size) when a dataset is built.
+    cfg.DATASETS.CHECK_IMAGES = True
+    # Leave out (and list) unreadable or truncated images instead of failing.
+    cfg.DATASETS.SKIP_BAD_IMAGES = False
+    cfg.DATASETS.SYSU = CN()
+    # Gallery cameras: "all" (1, 2, 4, 5) or "indoor" (1, 2).
+    cfg.DATASETS.SYSU.MODE = "all"
+    # Gallery images per identity and camera: 1 (single-shot) or 10 (multi-shot).
+    cfg.DATASETS.SYSU.SHOTS = 1
+    # Gallery draw, 0..9.
+    cfg.DATASETS.SYSU.TRIAL = 0
+    # Gallery sampler: "seeded" (public code with random.seed(trial)) or "official" (exp/rand_perm_cam.mat).
+    cfg.DATASETS.SYSU.SAMPLER = "seeded"
+    # Attribute CSV or directory of camN_att.mat, relative to the dataset dir; "" = none.
+    cfg.DATASETS.SYSU.ATTRIBUTES = "attributes.csv"
+    cfg.DATASETS.REGDB = CN()
+    # Train/test split, 1..10.
+    cfg.DATASETS.REGDB.TRIAL = 1
+    # "v2t": visible query, thermal gallery; "t2v": the swap.
+    cfg.DATASETS.REGDB.DIRECTION = "v2t"
+    # Attribute CSV (keyed by the person folder id) or directory of camN_att.mat; "" = none.
+    cfg.DATASETS.REGDB.ATTRIBUTES = "attributes.csv"
+    # Allow evaluating a checkpoint on another RegDB trial than it was trained on (leaks test ids).
+    cfg.DATASETS.REGDB.FORCE_TRIAL_MISMATCH = False
+    cfg.DATASETS.LLCM = CN()
+    # Gallery draw, 0..9.
+    cfg.DATASETS.LLCM.TRIAL = 0
+    # "v2t": visible query, infrared gallery; "t2v": the swap.
+    cfg.DATASETS.LLCM.DIRECTION = "v2t"
+    # Attribute CSV, relative to the dataset dir; "" = none.
+    cfg.DATASETS.LLCM.ATTRIBUTES = "attributes.csv"
+    # P identities x (K visible + K infrared) per batch: IMS_PER_BATCH = 2 * P * NUM_INSTANCE.
+    cfg.DATALOADER.SAMPLER_TRAIN = "CrossModalityIdentitySampler"
+    # Training resize (H, W); the paper's 288x144 (Sec. 4.1), as the next three keys.
+    cfg.INPUT.SIZE_TRAIN = [288, 144]
+    # Test resize (H, W).
+    cfg.INPUT.SIZE_TEST = [288, 144]
+    # Zero-pad INPUT.PADDING.SIZE (10) then random-crop back to SIZE_TRAIN.
+    cfg.INPUT.PADDING.ENABLED = True
+    # Random horizontal flip.
+    cfg.INPUT.FLIP.ENABLED = True
+    cfg.INPUT.CHANNEL_AUG = CN()
+    # Channel augmentations of visible images (after ToTensor, before random erasing).
+    cfg.INPUT.CHANNEL_AUG.ENABLED = False
+    # Probability to copy one random channel (R, G or B) into all three.
+    cfg.INPUT.CHANNEL_AUG.EXCHANGE_PROB = 0.5
+    # Probability to turn the image to 3-channel grayscale.
+    cfg.INPUT.CHANNEL_AUG.GRAY_PROB = 0.0
 
 
 def _add_model_config(cfg):
