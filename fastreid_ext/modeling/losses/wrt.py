@@ -24,7 +24,8 @@ def weighted_regularized_triplet_loss(feats, pids):
     Returns:
         () float. For anchor i with Euclidean distances d_ij, d_p = sum_j w_ij d_ij over its
         positives (same identity, i itself included as in AGW) with w = softmax(d) over them,
-        d_n = sum_j w_ij d_ij over its negatives with w = softmax(-d) over them.
+        d_n = sum_j w_ij d_ij over its negatives with w = softmax(-d) over them (the softmax
+        normalisers carry AGW's +1e-6, which shows only when all distances are large).
     """
     dist = euclidean_dist(feats, feats)
     is_pos = (pids[:, None] == pids[None, :]).float()
