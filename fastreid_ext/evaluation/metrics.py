@@ -19,12 +19,12 @@ The computation is exact with respect to this definition but never sorts a galle
 the de-duplicated CMC rank counts the identities that have an item ranked before the first match.
 """
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Tuple
 
 import numpy as np
 
 __all__ = [
-    "RankingProtocol", "PROTOCOLS", "FeatureDistance", "evaluate_ranking",
+    "RankingProtocol", "PROTOCOLS", "MatrixDistance", "FeatureDistance", "evaluate_ranking",
     "eval_sysu", "eval_regdb", "eval_llcm",
 ]
 
@@ -35,30 +35,37 @@ DEFAULT_BLOCK_SIZE = 1024
 class RankingProtocol:
     """How one benchmark scores a ranking.
 
-    remove: ``fn(q_pids (b,), q_camids (b,), g_pids (G,), g_camids (G,)) -> (b, G) bool``, the gallery
-        items hidden from each query; None hides nothing.
+    hidden_camera_pairs: ``(query camera, gallery camera)`` pairs: a query from the first camera does not
+        see gallery items from the second.
+    hide_same_camera_matches: a query does not see its own identity's items from its own camera.
     dedup_cmc: count the CMC over distinct identities (first occurrence kept) instead of over images.
     """
-    remove: Optional[Callable[..., np.ndarray]]
+    hidden_camera_pairs: Tuple[Tuple[int, int], ...]
+    hide_same_camera_matches: bool
     dedup_cmc: bool
-
-
-def _sysu_remove(q_pids, q_camids, g_pids, g_camids):
-    # SYSU-MM01: cameras 2 and 3 film the same indoor room, so a query from camera 3 ignores camera 2.
-    return (q_camids[:, None] == 3) & (g_camids[None, :] == 2)
-
-
-def _same_identity_camera_remove(q_pids, q_camids, g_pids, g_camids):
-    # LLCM: the query's own identity seen by its own camera is not a cross-view match.
-    return (q_pids[:, None] == g_pids[None, :]) & (q_camids[:, None] == g_camids[None, :])
 
 
 # name -> protocol; the evaluator maps dataset names onto these.
 PROTOCOLS = {
-    "sysu": RankingProtocol(remove=_sysu_remove, dedup_cmc=True),
-    "regdb": RankingProtocol(remove=None, dedup_cmc=False),
-    "llcm": RankingProtocol(remove=_same_identity_camera_remove, dedup_cmc=True),
+    # SYSU-MM01: cameras 2 and 3 film the same indoor room, so a camera-3 query ignores camera 2.
+    "sysu": RankingProtocol(hidden_camera_pairs=((3, 2),), hide_same_camera_matches=False, dedup_cmc=True),
+    "regdb": RankingProtocol(hidden_camera_pairs=(), hide_same_camera_matches=False, dedup_cmc=False),
+    "llcm": RankingProtocol(hidden_camera_pairs=(), hide_same_camera_matches=True, dedup_cmc=True),
 }
+
+
+class MatrixDistance:
+    """A precomputed (Q, G) distance matrix served block by block."""
+
+    def __init__(self, matrix):
+        self.matrix = np.asarray(matrix)
+        if self.matrix.ndim != 2:
+            raise ValueError(f"distance matrix must be (Q, G), got shape {self.matrix.shape}")
+        self.shape = self.matrix.shape
+
+    def block(self, rows, gallery_order):
+        """rows: slice of queries; gallery_order: (G,) column order -> (len(rows), G) copy."""
+        return np.take(self.matrix[rows], gallery_order, axis=1)
 
 
 class FeatureDistance:
@@ -87,16 +94,20 @@ class FeatureDistance:
         self.shape = (len(q), len(g))
         self._q, self._g_t = q, np.ascontiguousarray(g.T)
         self._g_sq = (g * g).sum(1)
+        self._order = self._g_t_ordered = self._g_sq_ordered = None
 
-    def __call__(self, rows):
-        """rows: a slice of query indices -> (len(rows), G) float32 distances."""
-        prod = self._q[rows] @ self._g_t
+    def block(self, rows, gallery_order):
+        """rows: slice of queries; gallery_order: (G,) column order -> (len(rows), G) float32 distances."""
+        if self._order is None or not np.array_equal(self._order, gallery_order):
+            self._order = np.array(gallery_order)
+            self._g_t_ordered = np.ascontiguousarray(self._g_t[:, gallery_order])
+            self._g_sq_ordered = self._g_sq[gallery_order]
+        prod = self._q[rows] @ self._g_t_ordered
         if self.metric == "cosine":
             return np.subtract(1.0, prod, out=prod)
-        q_sq = (self._q[rows] ** 2).sum(1, keepdims=True)
         prod *= -2.0
-        prod += q_sq
-        prod += self._g_sq
+        prod += (self._q[rows] ** 2).sum(1, keepdims=True)
+        prod += self._g_sq_ordered
         return prod
 
 
@@ -121,63 +132,70 @@ class _IdentityGroups:
         return cols, count
 
 
-def _ranked_before(dist, thr, thr_index, gallery_index):
-    """(b, G) bool: items strictly before each row's threshold item in the stable (distance, index) order.
+def _count_before(dist, thr, thr_index, gallery_index, before, equal):
+    """(b,) number of items strictly before each row's threshold item in the stable (distance, index) order.
 
     dist: (b, G); thr: (b,) threshold distances; thr_index: (b,) their gallery indices;
-    gallery_index: (G,) gallery index of each column.
+    gallery_index: (G,) gallery index of each column; before, equal: (b, G) bool scratch buffers, on
+    return ``before`` marks the items counted.
     """
-    before = dist < thr[:, None]
-    equal = dist == thr[:, None]
+    np.less(dist, thr[:, None], out=before)
+    np.equal(dist, thr[:, None], out=equal)
     tied = np.flatnonzero(np.count_nonzero(equal, axis=1) > 1)
     if len(tied):
         before[tied] |= equal[tied] & (gallery_index[None, :] < thr_index[tied, None])
-    return before
+    return np.count_nonzero(before, axis=1)
 
 
-def _score_block(dist, q_pids, q_camids, groups, protocol):
-    """Score one block of queries; dist: (b, G) with columns in ``groups`` order (modified in place).
+def _hide(dist, q_pids, q_camids, groups, cols, count, protocol):
+    """Set to +inf, in place, the items ``protocol`` hides; cols, count: from ``groups.match_columns``."""
+    for q_cam, g_cam in protocol.hidden_camera_pairs:
+        rows, hidden = np.flatnonzero(q_camids == q_cam), np.flatnonzero(groups.camids == g_cam)
+        if len(rows) and len(hidden):
+            dist[np.ix_(rows, hidden)] = np.inf
+    if protocol.hide_same_camera_matches:
+        own = (groups.camids[cols] == q_camids[:, None]) & (np.arange(cols.shape[1]) < count[:, None])
+        rows, slots = np.nonzero(own)
+        dist[rows, cols[rows, slots]] = np.inf
 
-    Returns, for the block's valid queries only: CMC ranks (n,) int, AP (n,) and INP (n,) floats.
+
+def _score_block(dist, q_pids, q_camids, groups, protocol, scratch):
+    """Score one block of queries; dist: (b, G) with columns in ``groups`` order (modified in place);
+    scratch: (2, b, G) bool buffer.
+
+    Returns (b,) bool valid (a true match is left), then for every row CMC rank (int), AP and INP
+    (meaningless where not valid).
     """
-    if protocol.remove is not None:
-        np.putmask(dist, protocol.remove(q_pids, q_camids, groups.pids, groups.camids), np.inf)
     cols, count = groups.match_columns(q_pids)
+    _hide(dist, q_pids, q_camids, groups, cols, count, protocol)
     match_dist = np.take_along_axis(dist, cols, axis=1)
-    match_dist[np.arange(cols.shape[1])[None, :] >= count[:, None]] = np.inf
+    match_dist[np.arange(cols.shape[1]) >= count[:, None]] = np.inf
     # Within an identity the columns follow gallery order, so a stable sort keeps index order on ties.
     order = np.argsort(match_dist, axis=1, kind="stable")
     match_dist = np.take_along_axis(match_dist, order, axis=1)
     match_index = groups.order[np.take_along_axis(cols, order, axis=1)]
     num_matches = np.count_nonzero(np.isfinite(match_dist), axis=1)
+    # Absent matches get a threshold of -inf: nothing is ranked before them, and no row is copied out.
+    thresholds = np.where(np.isfinite(match_dist), match_dist, -np.inf)
+
+    width = int(num_matches.max(initial=0))
+    ranks = np.ones((len(dist), max(width, 1)), dtype=np.int64)
+    before, equal = scratch
+    cmc_rank = None
+    for k in range(width):
+        ranks[:, k] += _count_before(dist, thresholds[:, k], match_index[:, k], groups.order, before, equal)
+        if k == 0 and protocol.dedup_cmc:
+            # Distinct identities ranked before the first match: an identity is if any of its items is.
+            cmc_rank = 1 + np.count_nonzero(np.logical_or.reduceat(before, groups.starts, axis=1), axis=1)
+    if cmc_rank is None:
+        cmc_rank = ranks[:, 0]
 
     valid = num_matches > 0
-    if not valid.any():
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
-    if not valid.all():
-        dist, match_dist, match_index, num_matches = (
-            dist[valid], match_dist[valid], match_index[valid], num_matches[valid])
-    width = int(num_matches.max(initial=0))
-    ranks = np.ones((len(dist), width), dtype=np.int64)
-    first_before = None
-    for k in range(width):
-        live = np.flatnonzero(num_matches > k)
-        sub = dist if len(live) == len(dist) else dist[live]
-        before = _ranked_before(sub, match_dist[live, k], match_index[live, k], groups.order)
-        ranks[live, k] += np.count_nonzero(before, axis=1)
-        if k == 0:
-            first_before = before
-
-    k = np.arange(1, width + 1)
-    is_match = k[None, :] <= num_matches[:, None]
-    ap = np.where(is_match, k / ranks, 0.0).sum(1) / num_matches
-    inp = num_matches / ranks[np.arange(len(ranks)), num_matches - 1]
-    if protocol.dedup_cmc:
-        ids_before = np.logical_or.reduceat(first_before, groups.starts, axis=1)
-        cmc_rank = 1 + np.count_nonzero(ids_before, axis=1)
-    else:
-        cmc_rank = ranks[:, 0]
-    return cmc_rank, ap, inp
+    k = np.arange(1, ranks.shape[1] + 1)
+    safe_num = np.maximum(num_matches, 1)
+    ap = np.where(k <= num_matches[:, None], k / ranks, 0.0).sum(1) / safe_num
+    inp = safe_num / ranks[np.arange(len(ranks)), safe_num - 1]
+    return valid, cmc_rank, ap, inp
 
 
 def evaluate_ranking(distance, q_pids, g_pids, q_camids, g_camids, protocol,
@@ -185,8 +203,8 @@ def evaluate_ranking(distance, q_pids, g_pids, q_camids, g_camids, protocol,
     """CMC, mAP and mINP of a query-gallery ranking under ``protocol`` (see the module docstring).
 
     Args:
-        distance: (Q, G) float array, or a callable ``rows (slice) -> (len(rows), G)`` distance block
-            with a ``shape`` attribute (e.g. :class:`FeatureDistance`); smaller is closer, finite.
+        distance: (Q, G) float array, or an object with ``shape`` and ``block(rows, gallery_order)``
+            (:class:`MatrixDistance`, :class:`FeatureDistance`); smaller is closer; finite.
         q_pids, q_camids: (Q,) int; g_pids, g_camids: (G,) int.
         protocol: a :class:`RankingProtocol`.
         max_rank: length of the CMC curve (at most G).
@@ -194,6 +212,8 @@ def evaluate_ranking(distance, q_pids, g_pids, q_camids, g_camids, protocol,
     Returns:
         cmc: (min(max_rank, G),) float64 fractions; mAP, mINP: floats (fractions).
     """
+    if isinstance(distance, np.ndarray):
+        distance = MatrixDistance(distance)
     q_pids, g_pids = np.asarray(q_pids).ravel(), np.asarray(g_pids).ravel()
     q_camids, g_camids = np.asarray(q_camids).ravel(), np.asarray(g_camids).ravel()
     num_q, num_g = distance.shape
@@ -203,27 +223,28 @@ def evaluate_ranking(distance, q_pids, g_pids, q_camids, g_camids, protocol,
             f"camids, {len(g_pids)} gallery pids, {len(g_camids)} gallery camids")
     if num_g == 0 or block_size < 1:
         raise ValueError(f"need a non-empty gallery and block_size >= 1, got G={num_g}, block_size={block_size}")
-    block_of = distance.__getitem__ if isinstance(distance, np.ndarray) else distance
     groups = _IdentityGroups(g_pids, g_camids)
     max_rank = min(max_rank, num_g)
 
+    scratch = np.empty((2, min(block_size, num_q), num_g), dtype=bool)
     cmc_hits = np.zeros(max_rank + 1, dtype=np.int64)
     ap_sum = inp_sum = 0.0
     num_valid = 0
     for start in range(0, num_q, block_size):
         rows = slice(start, min(start + block_size, num_q))
-        block = np.asarray(block_of(rows))
-        if block.shape != (rows.stop - start, num_g):
-            raise ValueError(f"distance block for query rows {start}:{rows.stop} has shape {block.shape}, "
+        dist = distance.block(rows, groups.order)
+        if dist.shape != (rows.stop - start, num_g):
+            raise ValueError(f"distance block for query rows {start}:{rows.stop} has shape {dist.shape}, "
                              f"expected {(rows.stop - start, num_g)}")
-        if not np.isfinite(block).all():
+        # One float64 reduction instead of an elementwise mask: NaN and inf propagate into the sum.
+        if not np.isfinite(dist.sum(dtype=np.float64)):
             raise ValueError(f"non-finite distance in query rows {start}:{rows.stop}")
-        dist = np.take(block, groups.order, axis=1)
-        cmc_rank, ap, inp = _score_block(dist, q_pids[rows], q_camids[rows], groups, protocol)
-        cmc_hits += np.bincount(np.minimum(cmc_rank, max_rank + 1) - 1, minlength=max_rank + 1)
-        ap_sum += ap.sum()
-        inp_sum += inp.sum()
-        num_valid += len(ap)
+        valid, cmc_rank, ap, inp = _score_block(
+            dist, q_pids[rows], q_camids[rows], groups, protocol, scratch[:, :len(dist)])
+        cmc_hits += np.bincount(np.minimum(cmc_rank[valid], max_rank + 1) - 1, minlength=max_rank + 1)
+        ap_sum += ap[valid].sum()
+        inp_sum += inp[valid].sum()
+        num_valid += int(valid.sum())
     if num_valid == 0:
         raise ValueError("no query has a true match in its gallery (after the protocol's removals)")
     cmc = np.cumsum(cmc_hits[:max_rank]) / num_valid
