@@ -52,32 +52,33 @@ def test_embedding1_output_depends_on_attribute_token():
 
 def test_embedding2_map_is_a_product_of_position_and_attribute_terms():
     emb = AttributeGuidedSpatialAttention(C, embed_dim=4)
-    x, f_a = torch.randn(2, C, H, W), torch.randn(2, C)
+    x, f_a = torch.randn(2, H * W, C), torch.randn(2, C)
     f_e2, attention = emb(x, f_a)
-    p1 = torch.einsum("kc,bchw->bkhw", emb.p1.weight[..., 0, 0], x) + emb.p1.bias[:, None, None]
-    p2 = f_a @ emb.p2.weight.T + emb.p2.bias
-    logits = torch.einsum("k,bkhw->bhw", emb.conv.weight[0, :, 0, 0], p1 * p2[..., None, None])
-    expected = (logits + emb.conv.bias).flatten(1).softmax(1).view(2, 1, H, W)
+    p1 = torch.einsum("kc,blc->blk", emb.p1.weight, x) + emb.p1.bias
+    p2 = torch.einsum("kc,bc->bk", emb.p2.weight, f_a) + emb.p2.bias
+    logits = torch.einsum("k,blk->bl", emb.conv.weight[0], p1 * p2[:, None]) + emb.conv.bias
+    expected = logits.softmax(dim=1)
     torch.testing.assert_close(attention, expected)
-    torch.testing.assert_close(f_e2, x * expected * (H * W))
+    torch.testing.assert_close(f_e2, x * expected[..., None] * (H * W))
 
 
 def test_embedding2_attribute_effect_varies_over_positions():
     emb = AttributeGuidedSpatialAttention(C, embed_dim=4)
-    x = torch.randn(2, C, H, W)
+    x = torch.randn(2, H * W, C)
     f_e2_a, att_a = emb(x, torch.randn(2, C))
     f_e2_b, att_b = emb(x, torch.randn(2, C))
     assert not torch.allclose(f_e2_a, f_e2_b)
     # The map varies with the position ...
-    assert att_a.flatten(1).std(dim=1).gt(1e-3).all()
+    assert att_a.std(dim=1).gt(1e-3).all()
     # ... and the attributes change it differently at different positions: an attribute term constant
     # over positions would shift every log-weight equally and cancel in the softmax.
-    log_ratio = (att_a.log() - att_b.log()).flatten(1)
+    log_ratio = att_a.log() - att_b.log()
     assert log_ratio.std(dim=1).gt(1e-3).all()
 
 
-def test_embedding3_gives_distinct_attribute_dependent_gates():
-    emb = AttributeChannelGates(C, N_ATTR)
+@pytest.mark.parametrize("gate_dim", [0, 5])
+def test_embedding3_gives_distinct_attribute_dependent_gates(gate_dim):
+    emb = AttributeChannelGates(C, N_ATTR, gate_dim=gate_dim)
     pooled = torch.randn(2, C)
     gates_a, gates_b = emb(pooled, torch.randn(2, C)), emb(pooled, torch.randn(2, C))
     assert gates_a.shape == (2, N_ATTR, C)
@@ -101,7 +102,7 @@ def test_pae_output_factored_maps_hand_computed():
 
 
 def test_pae_cascade_gives_n_distinct_attribute_dependent_maps():
-    pae = PAE(C, N_ATTR, embeddings=(1, 2, 3), embed_dim=4, num_heads=2, ffn_dim=16)
+    pae = PAE(C, N_ATTR, embeddings=(1, 2, 3), embed_dim=4, num_heads=2, ffn_dim=16, gate_dim=5)
     feat_map = torch.rand(2, C, H, W)
     a, b = _attrs()
     out_a, out_b = pae(feat_map, a), pae(feat_map, b)
@@ -142,3 +143,14 @@ def test_pae_rejects_wrong_attribute_count():
 def test_embed_dim_must_split_into_heads():
     with pytest.raises(ValueError, match="MODEL.PAE.NUM_HEADS"):
         CrossAttentionEmbedding(C, embed_dim=6, num_heads=4, ffn_dim=8)
+
+
+def test_pae_embedding2_map_keeps_the_spatial_layout():
+    pae = PAE(C, N_ATTR, embeddings=(2,), embed_dim=4)
+    feat_map = torch.rand(2, C, H, W)
+    a, _ = _attrs()
+    out = pae(feat_map, a)
+    # Position (y, x) of the map is token y*W + x: the spatial weight scales F at that position.
+    torch.testing.assert_close(out.source, feat_map * out.attention * (H * W))
+    _, attention = pae.emb2(feat_map.flatten(2).transpose(1, 2), pae.attr_proj(a))
+    torch.testing.assert_close(out.attention[:, 0, 1, 0], attention[:, W])

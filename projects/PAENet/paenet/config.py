@@ -23,6 +23,8 @@ def add_paenet_config(cfg):
     _C.MODEL.PAE.NUM_HEADS = 1
     # Hidden size of the FFN of Eq. 4.
     _C.MODEL.PAE.FFN_DIM = 2048
+    # Embedding-III: 0 = the paper's n FCs 2C -> C; r > 0 = shared FC 2C -> r + ReLU, then n FCs r -> C.
+    _C.MODEL.PAE.GATE_DIM = 0
     # Attributes fed to PAE in training: "gt" (dataset labels, teacher forcing) or "pred" (predictor's).
     _C.MODEL.PAE.TRAIN_ATTRIBUTES = "gt"
     # Attributes fed to PAE at test time: "pred" (predictor's probabilities), "gt", or "none" (bypass PAE).

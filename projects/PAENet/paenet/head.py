@@ -83,7 +83,8 @@ class PAENetHead(CMEmbeddingHead):
                              f"got {num_attributes}")
         if pae_cfg.ENABLED:
             args["pae"] = PAE(channels, num_attributes, embeddings=pae_cfg.EMBEDDINGS,
-                              embed_dim=pae_cfg.EMBED_DIM, num_heads=pae_cfg.NUM_HEADS, ffn_dim=pae_cfg.FFN_DIM)
+                              embed_dim=pae_cfg.EMBED_DIM, num_heads=pae_cfg.NUM_HEADS, ffn_dim=pae_cfg.FFN_DIM,
+                              gate_dim=pae_cfg.GATE_DIM)
         if aal_cfg.ENABLED:
             args["aal"] = AttributeAuxiliaryLearning(channels, num_attributes, feat_dim=aal_cfg.FEAT_DIM)
         args.update(train_attributes=pae_cfg.TRAIN_ATTRIBUTES, test_attributes=pae_cfg.TEST_ATTRIBUTES)

@@ -77,42 +77,50 @@ class AttributeGuidedSpatialAttention(nn.Module):
     """Embedding-II, Eq. 5: f_ST = conv(p1(x) * p2(f_a)); f_e2 = x * softmax(f_ST) over positions.
 
     p1 is a 1x1 conv C -> d on the map, p2 a linear C -> d on f_a repeated at every position, conv a
-    1x1 conv d -> 1. The product is taken before the conv, so the attribute term rescales each of the d
-    position-dependent channels and the logit at a position is sum_k c_k p1_k(x)[pos] p2_k(f_a): it
-    depends on the position and the attributes jointly (an attribute term added to, or constant across,
-    the positions would cancel in the spatial softmax). The softmax map is scaled by h*w so that a
-    uniform map leaves x unchanged (Eq. 5 up to this constant), which keeps f_e2 on the scale of x.
+    1x1 conv d -> 1; the 1x1 convs are applied as linear maps on the (B, h*w, C) tokens, the layout
+    Embedding-I works in. The product is taken before the conv, so the attribute term rescales each
+    of the d position-dependent channels and the logit at a position is
+    sum_k c_k p1_k(x)[pos] p2_k(f_a): it depends on the position and the attributes jointly (an
+    attribute term added to, or constant across, the positions would cancel in the spatial softmax).
+    The softmax map is scaled by h*w so that a uniform map leaves x unchanged (Eq. 5 up to this
+    constant), which keeps f_e2 on the scale of x.
     """
 
     def __init__(self, channels: int, embed_dim: int):
         super().__init__()
-        self.p1 = nn.Conv2d(channels, embed_dim, kernel_size=1)
+        self.p1 = nn.Linear(channels, embed_dim)
         self.p2 = nn.Linear(channels, embed_dim)
-        self.conv = nn.Conv2d(embed_dim, 1, kernel_size=1)
+        self.conv = nn.Linear(embed_dim, 1)
 
-    def forward(self, x: torch.Tensor, f_a: torch.Tensor):
-        """x: (B, C, h, w) f_e1; f_a: (B, C).
-        Returns f_e2: (B, C, h, w) and the attention map: (B, 1, h, w), summing to 1 over positions."""
-        b, _, h, w = x.shape
-        f_st = self.conv(self.p1(x) * self.p2(f_a)[..., None, None])
-        attention = f_st.flatten(1).softmax(dim=1).view(b, 1, h, w)
-        return x * attention * (h * w), attention
+    def forward(self, tokens: torch.Tensor, f_a: torch.Tensor):
+        """tokens: (B, L, C) f_e1 at the L = h*w positions; f_a: (B, C).
+        Returns f_e2: (B, L, C) and the attention: (B, L), summing to 1 over positions."""
+        f_st = self.conv(self.p1(tokens) * self.p2(f_a)[:, None])[..., 0]
+        attention = f_st.softmax(dim=1)
+        return tokens * (attention * tokens.shape[1])[..., None], attention
 
 
 class AttributeChannelGates(nn.Module):
     """Embedding-III, Eq. 6: w_i = sigmoid(fc_i([f_a, pooled x])), one C-dim gate per attribute.
 
-    The n layers fc_i (2C -> C each) read the same input, so they are stored as one linear 2C -> n*C.
+    The n layers fc_i (2C -> C each) read the same input, so they are stored as one linear 2C -> n*C
+    (n*2*C*C weights: 67M for C = 2048, n = 8). With ``gate_dim`` r > 0, a cheaper variant: one shared
+    linear 2C -> r + ReLU, then the n layers fc_i: r -> C (the squeeze of squeeze-and-excitation).
     """
 
-    def __init__(self, channels: int, num_attributes: int):
+    def __init__(self, channels: int, num_attributes: int, gate_dim: int = 0):
         super().__init__()
         self.num_attributes = num_attributes
-        self.fc = nn.Linear(2 * channels, num_attributes * channels)
+        if gate_dim > 0:
+            self.reduce = nn.Sequential(nn.Linear(2 * channels, gate_dim), nn.ReLU(inplace=True))
+            self.fc = nn.Linear(gate_dim, num_attributes * channels)
+        else:
+            self.reduce = nn.Identity()
+            self.fc = nn.Linear(2 * channels, num_attributes * channels)
 
     def forward(self, pooled: torch.Tensor, f_a: torch.Tensor) -> torch.Tensor:
         """pooled: (B, C) spatial mean of f_e2; f_a: (B, C). Returns the gates w: (B, n, C) in (0, 1)."""
-        gates = self.fc(torch.cat([f_a, pooled], dim=1)).sigmoid()
+        gates = self.fc(self.reduce(torch.cat([f_a, pooled], dim=1))).sigmoid()
         return gates.view(pooled.shape[0], self.num_attributes, -1)
 
 
@@ -160,6 +168,7 @@ class PAE(nn.Module):
         embed_dim: int = 2048,
         num_heads: int = 1,
         ffn_dim: int = 2048,
+        gate_dim: int = 0,
     ):
         super().__init__()
         embeddings = tuple(sorted(set(embeddings)))
@@ -173,7 +182,7 @@ class PAE(nn.Module):
         self.attr_proj = nn.Linear(num_attributes, channels)
         self.emb1 = CrossAttentionEmbedding(channels, embed_dim, num_heads, ffn_dim) if 1 in embeddings else None
         self.emb2 = AttributeGuidedSpatialAttention(channels, embed_dim) if 2 in embeddings else None
-        self.emb3 = AttributeChannelGates(channels, num_attributes) if 3 in embeddings else None
+        self.emb3 = AttributeChannelGates(channels, num_attributes, gate_dim) if 3 in embeddings else None
 
     def forward(self, feat_map: torch.Tensor, attributes: torch.Tensor) -> PAEOutput:
         """feat_map: (B, C, h, w) backbone map F; attributes: (B, n) float in [0, 1]."""
@@ -182,15 +191,16 @@ class PAE(nn.Module):
                 f"PAE expects {self.num_attributes} attributes (MODEL.HEADS.NUM_ATTRIBUTES), "
                 f"got a tensor of shape {tuple(attributes.shape)}"
             )
+        b, c, h, w = feat_map.shape
         f_a = self.attr_proj(attributes.to(feat_map.dtype))
-        x, attention = feat_map, None
+        tokens, attention = feat_map.flatten(2).transpose(1, 2), None
         if self.emb1 is not None:
-            tokens = x.flatten(2).transpose(1, 2)
-            x = self.emb1(tokens, f_a[:, None]).transpose(1, 2).reshape_as(feat_map)
+            tokens = self.emb1(tokens, f_a[:, None])
         if self.emb2 is not None:
-            x, attention = self.emb2(x, f_a)
+            tokens, attention = self.emb2(tokens, f_a)
+            attention = attention.view(b, 1, h, w)
         if self.emb3 is None:
-            gates = x.new_ones(x.shape[0], self.num_attributes, x.shape[1])
-            return PAEOutput(source=x, gates=gates, attention=attention)
-        gates = self.emb3(x.mean(dim=(2, 3)), f_a)
+            source = tokens.transpose(1, 2).reshape(b, c, h, w)
+            return PAEOutput(source=source, gates=source.new_ones(b, self.num_attributes, c), attention=attention)
+        gates = self.emb3(tokens.mean(dim=1), f_a)
         return PAEOutput(source=feat_map, gates=gates, attention=attention)
