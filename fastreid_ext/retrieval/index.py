@@ -127,7 +127,8 @@ class GalleryIndex:
             raise ValueError(f"{what}: expected (N, {self.dim}) features, got shape {x.shape}"
                              + (f" (dimension {x.shape[1]} instead of {self.dim})"
                                 if x.ndim == 2 else ""))
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        with np.errstate(over="ignore"):  # float64 beyond float32 becomes inf, reported below
+            x = np.ascontiguousarray(x, dtype=np.float32)
         bad = ~np.isfinite(x).all(axis=1)
         if bad.any():
             raise ValueError(f"{what}: feature rows {describe_ids(np.flatnonzero(bad))} contain "
