@@ -1,5 +1,6 @@
 """Tiny dataset trees in the real SYSU-MM01 / RegDB / LLCM layouts, written by hand with cv2."""
 import os
+import types
 
 import cv2
 import numpy as np
@@ -120,7 +121,7 @@ def llcm_dir(tmp_path):
 @pytest.fixture
 def trees():
     """The builders and layouts above, for tests that change a tree or write their own."""
-    import types
-
-    return types.SimpleNamespace(**{name: value for name, value in globals().items() if name.isupper() or name in (
-        "write_image", "write_text", "build_sysu", "build_regdb", "build_llcm")})
+    return types.SimpleNamespace(
+        write_image=write_image, write_text=write_text, build_sysu=build_sysu, build_regdb=build_regdb,
+        build_llcm=build_llcm, SYSU_COUNTS=SYSU_COUNTS, LLCM_TEST_COUNTS=LLCM_TEST_COUNTS,
+        LLCM_TRAIN_COUNTS=LLCM_TRAIN_COUNTS)

@@ -1,5 +1,7 @@
+import logging
 import os
 import random
+import shutil
 
 import pytest
 
@@ -74,9 +76,14 @@ def test_built_from_config(llcm_dir):
     assert [g[0] for g in data.gallery] == authors_gallery(llcm_dir, VIS, 3)
 
 
-def test_missing_camera_folder_is_named(llcm_dir):
+def test_missing_modality_folder_is_an_error_and_missing_camera_folder_a_warning(llcm_dir, caplog):
     os.rmdir(os.path.join(llcm_dir, "test_nir", "cam6"))
-    with pytest.raises(RuntimeError, match=r"test_nir/cam6\" is not found"):
+    with caplog.at_level(logging.WARNING):
+        data = LLCM(root=os.path.dirname(llcm_dir))
+    assert "no camera folder " + os.path.join(llcm_dir, "test_nir", "cam6") + ";" in caplog.text
+    assert len(data.gallery) == 5
+    shutil.rmtree(os.path.join(llcm_dir, "test_nir"))
+    with pytest.raises(RuntimeError, match=r"LLCM/test_nir\" is not found"):
         LLCM(root=os.path.dirname(llcm_dir))
 
 

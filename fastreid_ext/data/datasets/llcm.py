@@ -12,6 +12,7 @@ gallery of trial t in 0..9 is ``random.seed(t)`` and, in the same loop order ove
 modality, one ``random.choice`` per existing identity folder. Settings: ``v2t`` (visible query,
 infrared gallery) and ``t2v`` (the swap), 10 trials each.
 """
+import logging
 import os
 import re
 
@@ -21,6 +22,8 @@ from fastreid.data.datasets import DATASET_REGISTRY
 from .attributes import load_attributes
 from .bases import (INFRARED, VISIBLE, CrossModalityDataset, MODALITY_NAMES, common_options, list_images,
                     read_id_list, require_disjoint, require_nonempty, seeded_gallery)
+
+logger = logging.getLogger(__name__)
 
 # modality -> (test folder, cameras in the authors' order)
 TEST_CAMERAS = {VISIBLE: ("test_vis", (1, 2, 3, 4, 5, 6, 7, 8, 9)),
@@ -45,7 +48,12 @@ class LLCM(CrossModalityDataset):
         idx_dir = os.path.join(self.dataset_dir, "idx")
         lists = {m: os.path.join(idx_dir, name) for m, name in TRAIN_LISTS.items()}
         self.check_before_run([self.dataset_dir, *lists.values(), os.path.join(idx_dir, "test_id.txt")]
-                              + [self._cam_dir(m, cam) for m, (_, cams) in TEST_CAMERAS.items() for cam in cams])
+                              + [os.path.join(self.dataset_dir, folder) for folder, _ in TEST_CAMERAS.values()])
+        absent = [self._cam_dir(m, cam) for m, (_, cams) in TEST_CAMERAS.items() for cam in cams
+                  if not os.path.isdir(self._cam_dir(m, cam))]
+        if absent:
+            # The protocol skips absent folders (the authors' code tests os.path.isdir); say which.
+            logger.warning("LLCM: no camera folder %s; the test split has no image of it", ", ".join(absent))
 
         train_entries = [e for m, path in lists.items() for e in self._read_list(path, m)]
         self.test_ids = sorted(set(read_id_list(os.path.join(idx_dir, "test_id.txt"))))

@@ -1,0 +1,113 @@
+import os
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from fastreid_ext.config import get_cfg
+from fastreid_ext.data import CMDataset, build_cm_dataset, build_cm_test_loader, build_cm_train_loader
+from fastreid_ext.data.build import seed_worker
+from fastreid_ext.data.samplers import CrossModalityIdentitySampler
+
+
+def tiny_cfg(root, names=("SYSUMM01",)):
+    cfg = get_cfg()
+    cfg.DATASETS.ROOT = root
+    cfg.DATASETS.NAMES = names
+    cfg.INPUT.SIZE_TRAIN = [16, 8]
+    cfg.INPUT.SIZE_TEST = [16, 8]
+    cfg.INPUT.PADDING.SIZE = 2
+    cfg.SOLVER.IMS_PER_BATCH = 8  # P = 2 identities x (K = 2 visible + 2 infrared)
+    cfg.DATALOADER.NUM_INSTANCE = 2
+    cfg.DATALOADER.NUM_WORKERS = 0
+    cfg.TEST.IMS_PER_BATCH = 4
+    cfg.SEED = 0
+    return cfg
+
+
+def write_attributes(sysu_dir):
+    with open(os.path.join(sysu_dir, "attributes.csv"), "w") as f:
+        f.write("pid,a,b\n" + "".join(f"{pid},{pid % 2},{int(pid > 4)}\n" for pid in (1, 2, 3, 5, 6, 8)))
+
+
+def test_train_batches(sysu_dir):
+    write_attributes(sysu_dir)
+    loader = build_cm_train_loader(tiny_cfg(os.path.dirname(sysu_dir)))
+    assert isinstance(loader.batch_sampler.sampler, CrossModalityIdentitySampler)
+    batch = next(iter(loader))
+    assert sorted(batch) == ["attributes", "camids", "images", "img_paths", "modalities", "targets"]
+    assert batch["images"].shape == (8, 3, 16, 8) and batch["images"].dtype == torch.float32
+    assert batch["modalities"].tolist() == [0] * 4 + [1] * 4
+    assert batch["targets"].dtype == torch.long and batch["targets"][:4].tolist() == batch["targets"][4:].tolist()
+    assert set(batch["targets"].tolist()) <= {0, 1, 2}  # SYSUMM01_1, _2, _3 relabelled
+    for path, target, attributes in zip(batch["img_paths"], batch["targets"], batch["attributes"]):
+        pid = int(path.split("/")[-2])
+        assert target.item() == pid - 1
+        assert attributes.dtype == torch.float32 and attributes.tolist() == [pid % 2, int(pid > 4)]
+
+
+def test_no_attributes_key_without_attributes(sysu_dir):
+    batch = next(iter(build_cm_train_loader(tiny_cfg(os.path.dirname(sysu_dir)))))
+    assert "attributes" not in batch
+
+
+def test_set_epoch_replays_an_epoch(sysu_dir):
+    loader = build_cm_train_loader(tiny_cfg(os.path.dirname(sysu_dir)))
+
+    def epoch(e, n=4):
+        loader.batch_sampler.sampler.set_epoch(e)
+        torch.manual_seed(e)  # the trainer reseeds the RNGs per epoch too
+        stream = iter(loader)
+        return [next(stream) for _ in range(n)]
+
+    first, second, again = epoch(0), epoch(1), epoch(0)
+    assert [b["img_paths"] for b in first] == [b["img_paths"] for b in again] != [b["img_paths"] for b in second]
+    assert all(torch.equal(a["images"], b["images"]) for a, b in zip(first, again))
+
+
+def test_worker_augmentation_follows_the_generator(sysu_dir):
+    cfg = tiny_cfg(os.path.dirname(sysu_dir))
+    cfg.DATALOADER.NUM_WORKERS = 1
+
+    def first_images(seed):
+        return next(iter(build_cm_train_loader(cfg, generator=torch.Generator().manual_seed(seed))))["images"]
+
+    assert torch.equal(first_images(7), first_images(7))
+    assert not torch.equal(first_images(7), first_images(8))
+
+
+def test_seed_worker_seeds_python_and_numpy_from_torch():
+    torch.manual_seed(1234)
+    seed_worker(0)
+    drawn = random.random(), np.random.rand()
+    random.seed(1234)
+    np.random.seed(1234)
+    assert drawn == (random.random(), np.random.rand())
+
+
+def test_test_loader_keeps_item_order(sysu_dir):
+    cfg = tiny_cfg(os.path.dirname(sysu_dir))
+    data = build_cm_dataset(cfg, "SYSUMM01")
+    loader = build_cm_test_loader(cfg, data.query + data.gallery)
+    batches = list(loader)
+    # 7 infrared query images; gallery of ids 5, 6, 8 in cameras 1, 2, 4, 5: 4 + 2 + 2 images
+    assert (len(data.query), len(data.gallery)) == (7, 8)
+    assert [len(b["img_paths"]) for b in batches] == [4, 4, 4, 3]
+    assert [p for b in batches for p in b["img_paths"]] == [item[0] for item in data.query + data.gallery]
+    assert [c for b in batches for c in b["camids"].tolist()] == [item[2] for item in data.query + data.gallery]
+    assert [m for b in batches for m in b["modalities"].tolist()] == [1] * len(data.query) + [0] * len(data.gallery)
+    assert batches[0]["images"].shape == (4, 3, 16, 8)
+
+
+def test_combined_datasets_are_relabelled_together(sysu_dir, trees):
+    root = os.path.dirname(sysu_dir)
+    trees.build_regdb(root, {1: ((7, 9), (4,))})
+    loader = build_cm_train_loader(tiny_cfg(root, names=("SYSUMM01", "RegDB")))
+    assert loader.dataset.pids == ["RegDB_7", "RegDB_9", "SYSUMM01_1", "SYSUMM01_2", "SYSUMM01_3"]
+
+
+def test_identities_with_and_without_attributes_are_an_error():
+    items = [("a.jpg", "X_1", 1, 0, np.zeros(2, np.float32)), ("b.jpg", "Y_4", 1, 1, None)]
+    with pytest.raises(ValueError, match=r"these have none: \['Y_4'\]"):
+        CMDataset(items)
