@@ -1,11 +1,11 @@
 import pytest
 import torch
 import torchvision
-from fastreid.modeling.backbones.resnet import BasicBlock, Bottleneck, ResNet
 
-import fastreid_ext  # noqa: F401
+import fastreid_ext  # noqa: F401  (first: patches FastReID before it is imported)
 import fastreid_ext.modeling  # noqa: F401
 from fastreid.modeling.backbones import build_backbone
+from fastreid.modeling.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from fastreid_ext.config import get_cfg
 from fastreid_ext.modeling.backbones import DualStreamResNet
 
@@ -109,6 +109,8 @@ def test_invalid_settings_and_inputs_are_errors():
         model(images(2), torch.tensor([0, 1, 1]))
     with pytest.raises(ValueError, match="MODEL.BACKBONE.PRETRAIN_PATH"):
         build_backbone(cfg_18(PRETRAIN=True, PRETRAIN_PATH=""))
+    with pytest.raises(FileNotFoundError, match="MODEL.BACKBONE.PRETRAIN_PATH.*nowhere.pth"):
+        build_backbone(cfg_18(PRETRAIN=True, PRETRAIN_PATH="nowhere.pth"))
 
 
 def test_torchvision_weights_load_strictly_into_both_streams(tmp_path):

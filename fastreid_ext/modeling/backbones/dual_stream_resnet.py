@@ -119,9 +119,13 @@ class DualStreamResNet(nn.Module):
                 (``fc.*``), the other modules of a checkpoint and, when the file has no non-local
                 weights at all, the missing ``NL_*`` blocks (new, identity at start, as in AGW).
         Raises:
+            FileNotFoundError: naming the path.
             KeyError: listing the keys missing from the file and the unexpected ones.
         """
-        state_dict = _resnet_state_dict(torch.load(path, map_location="cpu"))
+        try:
+            state_dict = _resnet_state_dict(torch.load(path, map_location="cpu"))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"MODEL.BACKBONE.PRETRAIN_PATH: no file {path}") from None
         missing, unexpected = set(), {k for k in state_dict if _stage_of(k) is None and not k.startswith("fc.")}
         for part in (self.visible, self.infrared, self.shared):
             subset = {k: v for k, v in state_dict.items() if _stage_of(k) in part.stages}
