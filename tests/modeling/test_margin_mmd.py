@@ -66,6 +66,9 @@ def test_identity_below_margin_contributes_zero_and_above_counts_whole():
     assert margin_mmd_loss(feats, pids, mods, margin=None).item() == pytest.approx(
         (mmd_far + mmd_near) / 2, rel=1e-9)
     assert margin_mmd_loss(feats, pids, mods, margin=100.0).item() == 0.0
+    feats.requires_grad_()
+    margin_mmd_loss(feats, pids, mods, margin=1.4).backward()
+    assert feats.grad[:2].abs().sum() > 0 and torch.equal(feats.grad[2:], torch.zeros(4, 2, dtype=feats.dtype))
 
 
 def test_one_modality_identities_are_ignored():

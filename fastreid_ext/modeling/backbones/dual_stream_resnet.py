@@ -81,7 +81,6 @@ class DualStreamResNet(nn.Module):
         if shared_from not in STAGES[1:]:
             raise ValueError(f"MODEL.BACKBONE.SHARED_FROM must be one of {STAGES[1:]}, got {shared_from!r}")
         k = STAGES.index(shared_from)
-        self.shared_from = shared_from
         self.visible = ResNetStages(make_resnet(), STAGES[:k])
         self.infrared = ResNetStages(make_resnet(), STAGES[:k])
         self.shared = ResNetStages(make_resnet(), STAGES[k:])

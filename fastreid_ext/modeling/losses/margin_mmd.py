@@ -61,7 +61,7 @@ def margin_mmd_loss(feats, pids, modalities, margin=1.4):
         if len(x) == 0 or len(y) == 0:
             continue
         mmd = multi_kernel_mmd(x, y)
-        terms.append(mmd if margin is None or mmd > margin else torch.zeros_like(mmd))
+        terms.append(mmd if margin is None else torch.where(mmd > margin, mmd, torch.zeros_like(mmd)))
     if not terms:
         return feats.sum() * 0.0
     return torch.stack(terms).mean()
