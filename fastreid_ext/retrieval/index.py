@@ -29,7 +29,7 @@ import faiss
 import numpy as np
 from fastreid.config import configurable
 
-from .kinds import get_kind
+from .kinds import get_kind, plain_params
 from .persistence import load_gallery, read_header, save_gallery
 from .records import GalleryRecords, as_columns, check_ids, describe_ids
 
@@ -207,6 +207,7 @@ class GalleryIndex:
     def set_search_params(self, **params):
         """Change search-time parameters (``nprobe``, ``efSearch``) of a built index."""
         self._kind.check(params, allowed=self._kind.search_params)
+        params = plain_params(params)
         self._given.update(params)
         if self._params is not None:
             self._params.update(params)

@@ -10,6 +10,7 @@ search on the clustered features of ``benchmarks/retrieval.py`` (see its table i
 import math
 
 import faiss
+import numpy as np
 
 # name -> IndexKind instance; filled by @register_kind.
 INDEX_KINDS = {}
@@ -19,6 +20,11 @@ def register_kind(cls):
     """Class decorator: register an :class:`IndexKind` subclass under ``cls.name``."""
     INDEX_KINDS[cls.name] = cls()
     return cls
+
+
+def plain_params(params):
+    """``params`` with numpy scalars turned into Python ones, so the header can be JSON."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
 
 
 def get_kind(name):
@@ -64,7 +70,7 @@ class IndexKind:
             n_train: number of training vectors, for kinds whose defaults depend on it.
         """
         self.check(given)
-        params = {k: v for k, v in given.items() if v is not None}
+        params = {k: v for k, v in plain_params(given).items() if v is not None}
         for key, value in self.defaults(dim, params, n_train).items():
             params.setdefault(key, value)
         return params

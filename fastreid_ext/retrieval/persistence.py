@@ -69,11 +69,11 @@ def save_gallery(directory, header, index, ids, removed, columns):
         path = os.path.join(directory, name)
         atomic_write(path, write, mode="w" if name.endswith(".jsonl") else "wb")
         files[name] = os.path.getsize(path)
-    if METADATA_FILE not in files and os.path.exists(os.path.join(directory, METADATA_FILE)):
-        os.remove(os.path.join(directory, METADATA_FILE))
     header = {"format": FORMAT_VERSION, **header, "files": files}
     atomic_write(os.path.join(directory, HEADER_FILE),
                  lambda f: json.dump(header, f, indent=2, sort_keys=True), mode="w")
+    if METADATA_FILE not in files and os.path.exists(os.path.join(directory, METADATA_FILE)):
+        os.remove(os.path.join(directory, METADATA_FILE))  # left by an earlier save
 
 
 def read_header(directory):

@@ -60,10 +60,12 @@ def test_header_records_the_index(clustered, tmp_path):
 
 def test_a_loaded_index_keeps_growing(clustered, tmp_path):
     gallery, queries = clustered
-    index = GalleryIndex(32, "ivf")
+    index = GalleryIndex(32, "ivf", nlist=np.int64(6))  # numpy scalars are saved as numbers
     index.add(gallery[:300], np.arange(300))
+    index.set_search_params(nprobe=np.int32(3))
     index.save(tmp_path)
     loaded = GalleryIndex.load(tmp_path)
+    assert loaded.params == {"nlist": 6, "nprobe": 3, "train_size": 384}
     loaded.add(gallery[300:], np.arange(300, 360))
     index.add(gallery[300:], np.arange(300, 360))
     np.testing.assert_array_equal(loaded.search(queries, 5)[1], index.search(queries, 5)[1])
