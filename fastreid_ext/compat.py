@@ -20,6 +20,12 @@ Runtime shims (FastReID assumes CUDA):
   replacement uses NCCL with CUDA and gloo without, so ``--num-gpus N`` starts N CPU processes.
 - ``cpu_ddp``: ``DefaultTrainer`` wraps the model in DDP with ``device_ids=[local_rank]``, which
   is invalid for a CPU model; the replacement drops ``device_ids`` when the model is on CPU.
+
+Correctness shim:
+
+- ``nonlocal_channels``: ``fastreid.layers.Non_local`` sets its inner width to
+  ``reduc_ratio // reduc_ratio`` (always 1); the AGW non-local block it stands for uses
+  ``in_channels // reduc_ratio``. The convolutions are rebuilt with that width.
 """
 import collections
 import collections.abc
@@ -106,12 +112,32 @@ def _cpu_ddp():
     defaults.DistributedDataParallel = ddp
 
 
+def _nonlocal_channels():
+    from torch import nn
+    from fastreid.layers import non_local
+
+    original = non_local.Non_local.__init__
+
+    def __init__(self, in_channels, bn_norm, reduc_ratio=2):
+        original(self, in_channels, bn_norm, reduc_ratio)
+        inter = max(in_channels // reduc_ratio, 1)
+        if self.inter_channels != inter:
+            self.inter_channels = inter
+            self.g = nn.Conv2d(in_channels, inter, kernel_size=1)
+            self.theta = nn.Conv2d(in_channels, inter, kernel_size=1)
+            self.phi = nn.Conv2d(in_channels, inter, kernel_size=1)
+            self.W[0] = nn.Conv2d(inter, in_channels, kernel_size=1)
+
+    non_local.Non_local.__init__ = __init__
+
+
 _SHIMS = {
     "collections_abc": _collections_abc,
     "torch_six": _torch_six,
     "cpu_dataloader": _cpu_dataloader,
     "gloo_launch": _gloo_launch,
     "cpu_ddp": _cpu_ddp,
+    "nonlocal_channels": _nonlocal_channels,
 }
 
 

@@ -34,3 +34,15 @@ def test_cpu_dataloader_has_no_cuda_stream():
         return
     loader = build.DataLoaderX(0, dataset=list(range(4)), batch_size=2)
     assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]
+
+
+def test_nonlocal_block_has_agw_width():
+    import torch
+    from fastreid.layers import Non_local
+
+    block = Non_local(64, "BN")
+    assert block.inter_channels == 32
+    assert block.g.out_channels == block.theta.out_channels == block.phi.out_channels == 32
+    assert block.W[0].in_channels == 32
+    x = torch.randn(2, 64, 6, 3)
+    assert torch.equal(block(x), x)  # W's BN starts at zero: the block starts as the identity
