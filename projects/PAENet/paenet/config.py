@@ -17,12 +17,12 @@ def add_paenet_config(cfg):
     _C.MODEL.PAE.ENABLED = True
     # Which embeddings run, in cascade: 1 cross-attention, 2 spatial attention, 3 channel gates (Table 5).
     _C.MODEL.PAE.EMBEDDINGS = (1, 2, 3)
-    # d of Eq. 3: attention dim of Embedding-I and p1/p2 dim of Embedding-II; the paper uses C (2048).
-    _C.MODEL.PAE.EMBED_DIM = 2048
+    # d of Eq. 3: attention dim of Embedding-I and p1/p2 dim of Embedding-II; 0 = C (the paper: 2048).
+    _C.MODEL.PAE.EMBED_DIM = 0
     # Attention heads of Embedding-I (Eq. 3 writes one).
     _C.MODEL.PAE.NUM_HEADS = 1
-    # Hidden size of the FFN of Eq. 4.
-    _C.MODEL.PAE.FFN_DIM = 2048
+    # Hidden size of the FFN of Eq. 4; 0 = C (as the released code).
+    _C.MODEL.PAE.FFN_DIM = 0
     # Embedding-III: 0 = the paper's n FCs 2C -> C; r > 0 = shared FC 2C -> r + ReLU, then n FCs r -> C.
     _C.MODEL.PAE.GATE_DIM = 0
     # Attributes fed to PAE in training: "gt" (dataset labels, teacher forcing) or "pred" (predictor's).

@@ -158,6 +158,15 @@ class PAE(nn.Module):
     computed from the last map and applied to F, as the text of Eq. 7 says ("multiply the weights w and
     feature map F"). Without it (ablations, Table 5), the n fused maps are n identical copies of the last
     map (gates of ones).
+
+    Args:
+        channels: C of the feature map.
+        num_attributes: n.
+        embeddings: the embeddings to run, a subset of (1, 2, 3).
+        embed_dim: d of Eq. 3 (attention) and of p1/p2 in Eq. 5; 0 = C, the paper's choice.
+        num_heads: attention heads of Embedding-I.
+        ffn_dim: hidden size of the FFN of Eq. 4; 0 = C.
+        gate_dim: 0 = the n FCs 2C -> C of Eq. 6; r > 0 = squeezed through a shared 2C -> r FC.
     """
 
     def __init__(
@@ -165,9 +174,9 @@ class PAE(nn.Module):
         channels: int,
         num_attributes: int,
         embeddings: Sequence[int] = (1, 2, 3),
-        embed_dim: int = 2048,
+        embed_dim: int = 0,
         num_heads: int = 1,
-        ffn_dim: int = 2048,
+        ffn_dim: int = 0,
         gate_dim: int = 0,
     ):
         super().__init__()
@@ -180,6 +189,7 @@ class PAE(nn.Module):
         self.embeddings = embeddings
         self.num_attributes = num_attributes
         self.attr_proj = nn.Linear(num_attributes, channels)
+        embed_dim, ffn_dim = embed_dim or channels, ffn_dim or channels
         self.emb1 = CrossAttentionEmbedding(channels, embed_dim, num_heads, ffn_dim) if 1 in embeddings else None
         self.emb2 = AttributeGuidedSpatialAttention(channels, embed_dim) if 2 in embeddings else None
         self.emb3 = AttributeChannelGates(channels, num_attributes, gate_dim) if 3 in embeddings else None
