@@ -1,0 +1,8 @@
+"""Cross-modality evaluation: ranking and attribute metrics (pure numpy), CPU re-ranking, the feature
+extractor, and the FastReID evaluator that ties them together."""
+from .attr_metrics import attribute_metrics
+from .cm_evaluator import DATASET_PROTOCOLS, CrossModalityEvaluator
+from .extractor import extract
+from .metrics import (
+    PROTOCOLS, FeatureDistance, MatrixDistance, RankingProtocol, eval_llcm, eval_regdb, eval_sysu, evaluate_ranking)
+from .rerank import re_ranking

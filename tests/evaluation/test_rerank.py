@@ -27,6 +27,7 @@ def _fastreid_dense(q, g, k1, k2, lambda_value, metric):
     return jaccard, jaccard * (1 - lambda_value) + dist * lambda_value
 
 
+@pytest.mark.filterwarnings("ignore:This overload of addmm_ is deprecated")  # inside FastReID's euclidean
 @pytest.mark.parametrize("k1,k2,metric", [(20, 6, "cosine"), (6, 3, "euclidean"), (5, 1, "cosine")])
 def test_equals_fastreid_dense_definition(k1, k2, metric):
     q, g = _features(0, 30, 50, 8)

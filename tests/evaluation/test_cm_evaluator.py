@@ -1,0 +1,163 @@
+import csv
+import logging
+
+import fastreid_ext  # noqa: F401  (FastReID import shims)
+import numpy as np
+import pytest
+import torch
+
+from fastreid_ext.config import get_cfg
+from fastreid_ext.evaluation.cm_evaluator import CrossModalityEvaluator
+
+V, T = 0, 1
+ATTRS = {1: [1.0, 0.0], 2: [0.0, 1.0]}
+# path -> (pid, camid, modality, feature). Identity 1 points along x, identity 2 along y; the trial-1
+# infrared images are swapped (identity 1 along y), so every query ranks its match second there.
+IMAGES = {
+    "v1a": (1, 1, V, [1.0, 0.0]), "v2a": (2, 2, V, [0.0, 1.0]),
+    "t1a": (1, 3, T, [1.0, 0.1]), "t2a": (2, 6, T, [0.1, 1.0]),
+    "t1b": (1, 3, T, [0.0, 1.0]), "t2b": (2, 6, T, [1.0, 0.0]),
+}
+
+
+class TwoTrialDataset:
+    """The dataset contract with two settings ("v2t", "t2v") of two trials each over ``images``."""
+    attribute_names = ["gender", "hair"]
+
+    def __init__(self, name="RegDB", images=IMAGES, settings=("v2t", "t2v")):
+        self.name, self.images, self.settings = name, images, list(settings)
+
+    def default_settings(self):
+        return self.settings
+
+    def num_trials(self, setting):
+        if setting not in self.settings:
+            raise ValueError(f"unknown setting {setting!r}")
+        return 2
+
+    def _item(self, path):
+        pid, cam, modality, _ = self.images[path]
+        return path, pid, cam, modality, np.array(ATTRS[pid], np.float32)
+
+    def test_split(self, setting, trial):
+        visible = [self._item("v1a"), self._item("v2a")]
+        infrared = [self._item(p) for p in (("t1a", "t2a") if trial == 0 else ("t1b", "t2b"))]
+        return (visible, infrared) if setting == "v2t" else (infrared, visible)
+
+
+def _extracted(paths, images=IMAGES):
+    """What extraction would give: features of ``paths``; exact attribute predictions on visible
+    images, inverted ones on infrared images."""
+    gt = np.array([ATTRS[images[p][0]] for p in paths], np.float32)
+    infrared = np.array([images[p][2] == T for p in paths])
+    return {
+        "features": np.array([images[p][3] for p in paths], np.float32),
+        "pids": np.array([images[p][0] for p in paths]), "camids": np.array([images[p][1] for p in paths]),
+        "modalities": np.array([images[p][2] for p in paths]), "img_paths": list(paths),
+        "attributes": gt, "attr_probs": np.where(infrared[:, None], 1 - gt, gt),
+    }
+
+
+def _table_rows(log_text):
+    """Cells of the data rows of the pipe tables in ``log_text``."""
+    lines = [line for line in log_text.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
+def test_trial_mean_std_table_and_csv(tmp_path, caplog):
+    evaluator = CrossModalityEvaluator(TwoTrialDataset(), test_attributes="pred", output_dir=str(tmp_path))
+    assert [item[0] for item in evaluator.test_items()] == ["v1a", "v2a", "t1a", "t2a", "t1b", "t2b"]
+    with caplog.at_level(logging.INFO, logger="fastreid_ext.evaluation.cm_evaluator"):
+        results = evaluator.evaluate_features(_extracted(list(IMAGES)))
+    for setting in ("v2t", "t2v"):
+        key = f"RegDB/{setting}/pred"
+        # Trial 0: both queries right at rank 1 (AP = INP = 1). Trial 1: both right only at rank 2
+        # (AP = INP = 1/2). Mean and population std over the two trials:
+        assert results[f"{key}/Rank-1"] == pytest.approx(50) and results[f"{key}/Rank-1_std"] == pytest.approx(50)
+        assert results[f"{key}/Rank-5"] == pytest.approx(100)  # 2-image gallery: the curve is flat from rank 2
+        assert results[f"{key}/mAP"] == pytest.approx(75) and results[f"{key}/mAP_std"] == pytest.approx(25)
+        assert results[f"{key}/mINP"] == pytest.approx(75) and results[f"{key}/mINP_std"] == pytest.approx(25)
+        assert f"{key}/rerank/Rank-1" not in results
+    rows = _table_rows(caplog.text)
+    assert ["RegDB", "-", "-", "v2t", "-", "pred", "off", "2", "50.00 ± 50.00", "100.00 ± 0.00",
+            "100.00 ± 0.00", "100.00 ± 0.00", "75.00 ± 25.00", "75.00 ± 25.00"] in rows
+    assert ["RegDB", "-", "-", "t2v", "-", "pred", "off", "2"] in [row[:8] for row in rows]
+
+    with open(tmp_path / "RegDB_trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["setting"], r["direction"], r["trial"], r["Rank-1"], r["mAP"]) for r in rows] == [
+        ("v2t", "v2t", "0", "100.0000", "100.0000"), ("v2t", "v2t", "1", "0.0000", "50.0000"),
+        ("t2v", "t2v", "0", "100.0000", "100.0000"), ("t2v", "t2v", "1", "0.0000", "50.0000")]
+
+
+def test_protocol_follows_the_dataset_name():
+    # Setting t2v, trial 0, with v1a moved to camera 2 and t1a (camera 3) now closest to v2a.
+    images = dict(IMAGES, v1a=(1, 2, V, [1.0, 0.0]), t1a=(1, 3, T, [0.1, 1.0]))
+    results = {}
+    for name in ("SYSUMM01", "RegDB"):
+        dataset = TwoTrialDataset(name, images, settings=["t2v"])
+        dataset.num_trials = lambda setting: 1
+        results.update(CrossModalityEvaluator(dataset).evaluate_features(_extracted(list(images), images)))
+    # SYSU-MM01: t1a does not see camera 2 (v1a and v2a), has no match left and is skipped; t2a (camera 6)
+    # finds v2a first: Rank-1 100 over the one valid query.
+    assert results["SYSUMM01/t2v/n/a/Rank-1"] == pytest.approx(100)
+    # RegDB hides nothing: t1a ranks v2a before v1a, so Rank-1 is 1 of 2.
+    assert results["RegDB/t2v/n/a/Rank-1"] == pytest.approx(50)
+
+
+def test_sysu_setting_labels_and_rerank_row(caplog):
+    dataset = TwoTrialDataset("SYSUMM01", settings=["all-1shot-seeded"])
+    dataset.test_split = lambda setting, trial: TwoTrialDataset.test_split(dataset, "t2v", trial)
+    evaluator = CrossModalityEvaluator(dataset, rerank=True, rerank_k1=2, rerank_k2=1, test_attributes="gt")
+    with caplog.at_level(logging.INFO, logger="fastreid_ext.evaluation.cm_evaluator"):
+        results = evaluator.evaluate_features(_extracted(list(IMAGES)))
+    labels = [row[:8] for row in _table_rows(caplog.text)]
+    assert ["SYSUMM01", "all", "1", "t2v", "seeded", "gt", "off", "2"] in labels
+    assert ["SYSUMM01", "all", "1", "t2v", "seeded", "gt", "on", "2"] in labels
+    # Trial 1: t1b (cam 3) does not see v2a (cam 2), leaving v1a first; t2b (cam 6) ranks v2a second.
+    assert results["SYSUMM01/all-1shot-seeded/gt/Rank-1"] == pytest.approx((100 + 50) / 2)
+    assert 0 <= results["SYSUMM01/all-1shot-seeded/gt/rerank/mAP"] <= 100
+
+
+def test_attribute_metrics_per_modality():
+    evaluator = CrossModalityEvaluator(TwoTrialDataset(), settings=["v2t"])
+    results = evaluator.evaluate_features(_extracted(list(IMAGES)))
+    # Visible predictions are exact, infrared ones inverted. Over all six images each attribute is right
+    # on 1 of its 3 positives and 1 of its 3 negatives: mA = 1/3.
+    assert results["RegDB/attributes/visible/mA"] == pytest.approx(100)
+    assert results["RegDB/attributes/infrared/mA"] == pytest.approx(0)
+    assert results["RegDB/attributes/all/mA"] == pytest.approx(100 / 3)
+    assert results["RegDB/attributes/visible/mA-hair"] == pytest.approx(100)
+    assert results["RegDB/attributes/all/F1"] == pytest.approx(100 / 3)
+
+
+def test_process_batches_equals_evaluate_features():
+    evaluator = CrossModalityEvaluator(TwoTrialDataset(), settings=["t2v"])
+    extracted = _extracted(list(IMAGES))
+    expected = evaluator.evaluate_features(extracted)
+    evaluator.reset()
+    for rows in (slice(0, 4), slice(4, 6)):
+        inputs = {"targets": torch.as_tensor(extracted["pids"][rows]),
+                  "camids": torch.as_tensor(extracted["camids"][rows]),
+                  "modalities": torch.as_tensor(extracted["modalities"][rows]),
+                  "img_paths": extracted["img_paths"][rows],
+                  "attributes": torch.as_tensor(extracted["attributes"][rows])}
+        evaluator.process(inputs, {"features": torch.as_tensor(extracted["features"][rows]),
+                                   "attr_probs": torch.as_tensor(extracted["attr_probs"][rows])})
+    assert evaluator.evaluate() == expected
+
+
+def test_from_config_and_errors():
+    cfg = get_cfg()
+    cfg.TEST.SETTINGS = ["v2t"]
+    cfg.TEST.MAX_RANK = 10
+    evaluator = CrossModalityEvaluator(cfg, TwoTrialDataset(), test_attributes="none")
+    results = evaluator.evaluate_features(_extracted(list(IMAGES)))
+    assert evaluator.settings == ["v2t"] and "RegDB/v2t/none/Rank-10" in results
+    assert "RegDB/v2t/none/Rank-20" not in results
+    with pytest.raises(KeyError, match="image\\(s\\) of RegDB v2t trial 0 have no extracted features"):
+        evaluator.evaluate_features(_extracted(["v1a", "t1a", "t2a"]))
+    with pytest.raises(KeyError, match="no ranking protocol for dataset 'Market1501'"):
+        CrossModalityEvaluator(TwoTrialDataset("Market1501"))
+    with pytest.raises(ValueError, match="unknown setting 'v2x'"):
+        CrossModalityEvaluator(TwoTrialDataset(), settings=["v2x"])
