@@ -63,9 +63,10 @@ class CrossAttentionEmbedding(nn.Module):
     def forward(self, tokens: torch.Tensor, attr_token: torch.Tensor) -> torch.Tensor:
         """tokens: (B, L, C) image positions, L = h*w; attr_token: (B, 1, C) f_a.
         Returns f_e1: (B, L, C)."""
-        context = torch.cat([tokens, attr_token], dim=1)
+        # K, V of [tokens; attr_token], projected before concatenating (the same values, on d < C dims).
+        kv = torch.cat([self.kv_proj(tokens), self.kv_proj(attr_token)], dim=1)
         q = self._split_heads(self.q_proj(tokens))
-        k, v = (self._split_heads(t) for t in self.kv_proj(context).chunk(2, dim=-1))
+        k, v = (self._split_heads(t) for t in kv.chunk(2, dim=-1))
         att = F.scaled_dot_product_attention(q, k, v)  # softmax(QK^T / sqrt(d)) V, per head
         att = self.out_proj(att.transpose(1, 2).flatten(2))
         f_ca = self.norm_ca(att + tokens)
