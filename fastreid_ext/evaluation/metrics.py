@@ -132,6 +132,11 @@ class _IdentityGroups:
         return cols, count
 
 
+def _row_counts(mask):
+    """(b, G) bool -> (b,) number of True per row (a byte sum: about twice as fast as count_nonzero)."""
+    return mask.view(np.uint8).sum(axis=1, dtype=np.int64)
+
+
 def _count_before(dist, thr, thr_index, gallery_index, before, equal):
     """(b,) number of items strictly before each row's threshold item in the stable (distance, index) order.
 
@@ -141,10 +146,10 @@ def _count_before(dist, thr, thr_index, gallery_index, before, equal):
     """
     np.less(dist, thr[:, None], out=before)
     np.equal(dist, thr[:, None], out=equal)
-    tied = np.flatnonzero(np.count_nonzero(equal, axis=1) > 1)
+    tied = np.flatnonzero(_row_counts(equal) > 1)
     if len(tied):
         before[tied] |= equal[tied] & (gallery_index[None, :] < thr_index[tied, None])
-    return np.count_nonzero(before, axis=1)
+    return _row_counts(before)
 
 
 def _hide(dist, q_pids, q_camids, groups, cols, count, protocol):
@@ -186,7 +191,7 @@ def _score_block(dist, q_pids, q_camids, groups, protocol, scratch):
         ranks[:, k] += _count_before(dist, thresholds[:, k], match_index[:, k], groups.order, before, equal)
         if k == 0 and protocol.dedup_cmc:
             # Distinct identities ranked before the first match: an identity is if any of its items is.
-            cmc_rank = 1 + np.count_nonzero(np.logical_or.reduceat(before, groups.starts, axis=1), axis=1)
+            cmc_rank = 1 + _row_counts(np.logical_or.reduceat(before, groups.starts, axis=1))
     if cmc_rank is None:
         cmc_rank = ranks[:, 0]
 
