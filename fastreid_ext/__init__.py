@@ -10,9 +10,10 @@ from . import compat
 
 compat.apply()
 
-from . import data, evaluation, modeling, retrieval  # noqa: E402  (after the shims)
-
 # Project packages (``projects/<Name>/<package>``) that register into FastReID when imported.
 PROJECTS = ("paenet",)
+
+from . import data, evaluation, modeling, retrieval  # noqa: E402  (after the shims)
+
 for _name in PROJECTS:
     importlib.import_module(_name)

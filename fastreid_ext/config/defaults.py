@@ -31,6 +31,9 @@ def _add_engine_config(cfg):
     cfg.DETERMINISTIC = False
     # Iterations between log lines / metrics.json / tensorboard writes.
     cfg.SOLVER.LOG_PERIOD = 20
+    # Test-time attribute sources to evaluate, one row each (e.g. ["pred", "gt"]) for heads that read
+    # attributes (PAENet); empty = the head's own setting (MODEL.PAE.TEST_ATTRIBUTES).
+    cfg.TEST.ATTRIBUTES = []
 
 
 def _add_data_config(cfg):

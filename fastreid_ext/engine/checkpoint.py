@@ -1,36 +1,17 @@
 """Strict, atomic checkpoints on top of FastReID's :class:`Checkpointer`."""
 import logging
 import os
-import tempfile
 
 import torch
 from fastreid.utils.checkpoint import Checkpointer
+
+from ..utils import atomic_write
 
 logger = logging.getLogger(__name__)
 
 
 class IncompatibleCheckpointError(RuntimeError):
     """A checkpoint's state dict does not match the model (strict loading)."""
-
-
-def atomic_write(path, write_fn, mode="wb"):
-    """Write ``path`` through ``write_fn(file)`` into a temporary file, then rename it into place.
-
-    A crash mid-write leaves the previous file intact, never a truncated one.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as f:
-            write_fn(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 class CMCheckpointer(Checkpointer):

@@ -4,7 +4,9 @@ import logging
 import torch
 from fastreid.engine import default_setup
 from fastreid.utils import comm
+from fastreid.utils.logger import setup_logger
 
+from .. import PROJECTS
 from ..config import get_cfg
 from .seeding import seed_everything
 
@@ -40,5 +42,8 @@ def setup(args):
         cfg.SEED = int(comm.all_gather(int(torch.randint(0, 2 ** 31 - 1, ()).item()))[0])
     cfg.freeze()
     default_setup(cfg, args)
+    # FastReID's default_setup only configures the "fastreid" logger.
+    for name in ("fastreid_ext", *PROJECTS):
+        setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name=name)
     seed_everything(cfg.SEED, cfg.DETERMINISTIC)
     return cfg

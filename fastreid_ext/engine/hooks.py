@@ -18,7 +18,7 @@ class EpochReseed(HookBase):
         trainer = self.trainer
         seed_everything(derive_seed(trainer.cfg.SEED, trainer.epoch, comm.get_rank()))
         loader = trainer.data_loader
-        sampler = getattr(loader.batch_sampler, "sampler", None) if loader.batch_sampler else loader.sampler
+        sampler = loader.sampler if loader.batch_sampler is None else loader.batch_sampler.sampler
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(trainer.epoch)
         trainer._trainer._data_loader_iter = iter(loader)

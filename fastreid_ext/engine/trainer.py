@@ -1,19 +1,28 @@
 """``CMTrainer``: FastReID's DefaultTrainer with cross-modality data, evaluation and checkpoints."""
+import json
 import logging
+import os
+from collections import OrderedDict
 
 from fastreid.engine import DefaultTrainer
 from fastreid.engine import hooks as fr_hooks
 from fastreid.utils import comm
 
-from ..data import build_cm_train_loader
+from ..data import build_cm_dataset, build_cm_test_loader, build_cm_train_loader
+from ..evaluation import CrossModalityEvaluator, extract
+from ..evaluation.extractor import concat_results
 from .checkpoint import CMCheckpointer
 from .hooks import EpochReseed
 
 logger = logging.getLogger(__name__)
 
 
+def _heads(model):
+    return getattr(model, "module", model).heads
+
+
 class CMTrainer(DefaultTrainer):
-    """Overrides only the builders, as FastReID projects do (see FastAttr's trainer)."""
+    """Overrides only the builders and the test step, as FastReID projects do (see FastAttr's trainer)."""
 
     def build_hooks(self):
         # DefaultTrainer builds its hooks last in __init__; the checkpointer is swapped first so
@@ -28,13 +37,75 @@ class CMTrainer(DefaultTrainer):
 
     @classmethod
     def build_checkpointer(cls, cfg, model, optimizer=None, scheduler=None):
+        """A strict, atomic checkpointer that also stores the run's config (``checkpoint["config"]``)."""
         model = getattr(model, "module", model)
-        return CMCheckpointer(
-            model, cfg.OUTPUT_DIR, strict=cfg.MODEL.STRICT_LOAD, save_to_disk=comm.is_main_process(),
-            extra_state={"config": cfg.dump()},
-            **({"optimizer": optimizer} if optimizer is not None else {}), **(scheduler or {}))
+        optimizer = {"optimizer": optimizer} if optimizer is not None else {}
+        return CMCheckpointer(model, cfg.OUTPUT_DIR, strict=cfg.MODEL.STRICT_LOAD,
+                              save_to_disk=comm.is_main_process(), extra_state={"config": cfg.dump()},
+                              **optimizer, **(scheduler or {}))
 
     @classmethod
     def build_train_loader(cls, cfg):
         logger.info("Prepare training set")
-        return build_cm_train_loader(cfg)
+        loader = build_cm_train_loader(cfg)
+        _check_attributes(cfg, loader.dataset)
+        return loader
+
+    @classmethod
+    def build_evaluator(cls, cfg, dataset_name, output_dir=None, test_attributes="n/a"):
+        """(test loader over every image of every evaluated trial, :class:`CrossModalityEvaluator`)."""
+        evaluator = CrossModalityEvaluator(cfg, build_cm_dataset(cfg, dataset_name),
+                                           output_dir=output_dir or cfg.OUTPUT_DIR, test_attributes=test_attributes)
+        return build_cm_test_loader(cfg, evaluator.test_items()), evaluator
+
+    @classmethod
+    def test(cls, cfg, model):
+        """Evaluate every dataset of ``DATASETS.TESTS`` under each test-time attribute source of
+        ``TEST.ATTRIBUTES``; returns the flat metrics dict (empty on ranks other than 0), also appended
+        as one line to ``OUTPUT_DIR/metrics.json``."""
+        heads = _heads(model)
+        own = getattr(heads, "test_attributes", None)
+        sources = list(cfg.TEST.ATTRIBUTES) or [own or "n/a"]
+        if own is None and sources != ["n/a"]:
+            raise ValueError(f"TEST.ATTRIBUTES {sources} needs a head that reads attributes; "
+                             f"{type(heads).__name__} does not")
+        results = OrderedDict()
+        try:
+            for name in cfg.DATASETS.TESTS:
+                for source in sources:
+                    if own is not None:
+                        heads.test_attributes = source
+                    loader, evaluator = cls.build_evaluator(cfg, name, test_attributes=source)
+                    extracted = extract(model, loader, flip=cfg.TEST.FLIP.ENABLED)
+                    if comm.get_world_size() > 1:
+                        parts = comm.gather(extracted, dst=0)
+                        if not comm.is_main_process():
+                            continue
+                        extracted = concat_results(parts)
+                    results.update(evaluator.evaluate_features(extracted))
+        finally:
+            if own is not None:
+                heads.test_attributes = own
+        if comm.is_main_process() and cfg.OUTPUT_DIR and results:
+            _append_metrics(cfg.OUTPUT_DIR, {"evaluation": True, "weights": cfg.MODEL.WEIGHTS, **results})
+        return results
+
+
+def _append_metrics(output_dir, record):
+    """One JSON line in ``output_dir/metrics.json``, beside FastReID's training scalars."""
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, "metrics.json"), "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _check_attributes(cfg, train_set):
+    """The model's attribute count (``MODEL.HEADS.NUM_ATTRIBUTES``) must match the training data's."""
+    wanted = cfg.MODEL.HEADS.NUM_ATTRIBUTES
+    if not wanted:
+        return
+    if not train_set.has_attributes:
+        raise ValueError(f"MODEL.HEADS.NUM_ATTRIBUTES is {wanted} but the training set "
+                         f"{tuple(cfg.DATASETS.NAMES)} has no attributes: set DATASETS.<NAME>.ATTRIBUTES")
+    found = len(train_set.img_items[0][4])
+    if found != wanted:
+        raise ValueError(f"MODEL.HEADS.NUM_ATTRIBUTES is {wanted} but the training set has {found} attributes")

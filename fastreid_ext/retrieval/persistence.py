@@ -20,7 +20,7 @@ import os
 import faiss
 import numpy as np
 
-from fastreid_ext.engine.checkpoint import atomic_write
+from ..utils import atomic_write
 
 FORMAT_VERSION = 1
 HEADER_FILE = "gallery.json"

@@ -1,0 +1,38 @@
+"""``evaluate_checkpoint``: the ``--eval-only`` path (build, load strictly, test, write metrics.json)."""
+import os
+
+import torch
+from fastreid.config import CfgNode
+
+from ..data.datasets.regdb import check_trial
+from .trainer import CMTrainer
+
+
+def evaluate_checkpoint(cfg):
+    """Evaluate ``MODEL.WEIGHTS`` on ``DATASETS.TESTS`` (results also appended to ``OUTPUT_DIR/metrics.json``).
+
+    The checkpoint's own config (saved by :class:`~fastreid_ext.engine.checkpoint.CMCheckpointer`)
+    supplies ``MODEL.HEADS.NUM_CLASSES`` when ``cfg`` leaves it at 0, and guards against
+    evaluating a RegDB model on another trial's test set (a leak of training images).
+    """
+    trained = _checkpoint_config(cfg.MODEL.WEIGHTS)
+    cfg = cfg.clone()
+    cfg.defrost()
+    if trained is not None:
+        if not cfg.MODEL.HEADS.NUM_CLASSES:
+            cfg.MODEL.HEADS.NUM_CLASSES = trained.MODEL.HEADS.NUM_CLASSES
+        if "RegDB" in cfg.DATASETS.TESTS and "RegDB" in trained.DATASETS.NAMES:
+            check_trial(trained.DATASETS.REGDB.TRIAL, cfg.DATASETS.REGDB.TRIAL,
+                        cfg.DATASETS.REGDB.FORCE_TRIAL_MISMATCH)
+    cfg.freeze()
+    model = CMTrainer.build_model(cfg)
+    CMTrainer.build_checkpointer(cfg, model).load(cfg.MODEL.WEIGHTS)
+    return CMTrainer.test(cfg, model)
+
+
+def _checkpoint_config(path):
+    """The config stored in a checkpoint written by this package, or None (e.g. a FastReID checkpoint)."""
+    if not path or not os.path.isfile(path):
+        raise FileNotFoundError(f"MODEL.WEIGHTS: checkpoint not found: {path!r}")
+    text = torch.load(path, map_location="cpu", weights_only=True).get("config")
+    return CfgNode.load_cfg(text) if text else None

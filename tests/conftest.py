@@ -1,0 +1,34 @@
+"""Shared fixtures: a tiny SynthVI set on disk and a tiny training config for end-to-end tests."""
+import os
+
+import pytest
+
+import fastreid_ext  # noqa: F401
+from fastreid_ext.config import get_cfg
+from fastreid_ext.data.synthvi import make_synthvi
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def synthvi_root(tmp_path_factory):
+    """A SYSU-MM01-layout SynthVI set: 12 identities, 2 images per camera, 64x32 images."""
+    out = tmp_path_factory.mktemp("synthvi")
+    make_synthvi(str(out), format="sysu", ids=12, seed=0, images_per_camera=2, size=(64, 32),
+                 processes=1, preview=False)
+    return str(out)
+
+
+def tiny_cfg(root, output_dir, config_file="projects/PAENet/configs/synthvi.yml", *opts):
+    """``config_file`` shrunk to seconds on CPU: ResNet-18, 64x32 input, 2 identities a batch."""
+    cfg = get_cfg()
+    cfg.merge_from_file(os.path.join(REPO, config_file))
+    cfg.merge_from_list([
+        "DATASETS.ROOT", root, "OUTPUT_DIR", str(output_dir),
+        "MODEL.BACKBONE.DEPTH", "18x", "MODEL.BACKBONE.FEAT_DIM", 512, "MODEL.BACKBONE.PRETRAIN", False,
+        "INPUT.SIZE_TRAIN", [64, 32], "INPUT.SIZE_TEST", [64, 32],
+        "SOLVER.IMS_PER_BATCH", 16, "DATALOADER.NUM_INSTANCE", 4, "DATALOADER.NUM_WORKERS", 0,
+        "SOLVER.MAX_EPOCH", 2, "SOLVER.WARMUP_ITERS", 0, "SOLVER.CHECKPOINT_PERIOD", 1,
+        "TEST.EVAL_PERIOD", 2, "TEST.IMS_PER_BATCH", 32, "SEED", 1, "DETERMINISTIC", True,
+        "MODEL.DEVICE", "cpu", *opts])
+    return cfg
