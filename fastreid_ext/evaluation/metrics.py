@@ -120,7 +120,8 @@ class _IdentityGroups:
         self.camids = g_camids[self.order]
         boundaries = np.flatnonzero(np.diff(self.pids)) + 1
         self.starts = np.concatenate([[0], boundaries])
-        self.counts = np.diff(np.concatenate([self.starts, [len(self.pids)]]))
+        self.ends = np.concatenate([boundaries, [len(self.pids)]])
+        self.counts = self.ends - self.starts
         self.unique = self.pids[self.starts]
 
     def match_columns(self, q_pids):
@@ -134,7 +135,7 @@ class _IdentityGroups:
 
 def _row_counts(mask):
     """(b, G) bool -> (b,) number of True per row (a byte sum: about twice as fast as count_nonzero)."""
-    return mask.view(np.uint8).sum(axis=1, dtype=np.int64)
+    return mask.view(np.uint8).sum(axis=1, dtype=np.int32)
 
 
 def _count_before(dist, thr, thr_index, gallery_index, before, equal):
@@ -190,8 +191,9 @@ def _score_block(dist, q_pids, q_camids, groups, protocol, scratch):
     for k in range(width):
         ranks[:, k] += _count_before(dist, thresholds[:, k], match_index[:, k], groups.order, before, equal)
         if k == 0 and protocol.dedup_cmc:
-            # Distinct identities ranked before the first match: an identity is if any of its items is.
-            cmc_rank = 1 + _row_counts(np.logical_or.reduceat(before, groups.starts, axis=1))
+            # Distinct identities ranked before the first match: those whose columns raise the running count.
+            running = np.cumsum(before, axis=1, dtype=np.int32)[:, groups.ends - 1]
+            cmc_rank = 1 + _row_counts(np.diff(running, axis=1, prepend=0) > 0)
     if cmc_rank is None:
         cmc_rank = ranks[:, 0]
 
