@@ -54,8 +54,9 @@ def _torch_six():
 
 def _cpu_dataloader():
     import torch
-    import fastreid.data.build as build
+    import fastreid.data.build  # noqa: F401
 
+    build = sys.modules["fastreid.data.build"]
     if torch.cuda.is_available():
         return
 
@@ -95,14 +96,17 @@ def _distributed_worker(local_rank, main_func, world_size, num_gpus_per_machine,
 
 
 def _gloo_launch():
-    import fastreid.engine.launch as launch
+    import fastreid.engine.launch  # noqa: F401
 
-    launch._distributed_worker = _distributed_worker
+    # ``fastreid.engine.launch`` the attribute is the function (``from .launch import *``): patch the module.
+    sys.modules["fastreid.engine.launch"]._distributed_worker = _distributed_worker
 
 
 def _cpu_ddp():
-    import fastreid.engine.defaults as defaults
+    import fastreid.engine.defaults  # noqa: F401
     from torch.nn.parallel import DistributedDataParallel
+
+    defaults = sys.modules["fastreid.engine.defaults"]
 
     def ddp(model, device_ids=None, **kwargs):
         if next(model.parameters()).device.type == "cpu":

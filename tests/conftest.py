@@ -21,6 +21,7 @@ def synthvi_root(tmp_path_factory):
 
 def tiny_cfg(root, output_dir, config_file="projects/PAENet/configs/synthvi.yml", *opts):
     """``config_file`` shrunk to seconds on CPU: ResNet-18, 64x32 input, 2 identities a batch."""
+    os.makedirs(output_dir, exist_ok=True)
     cfg = get_cfg()
     cfg.merge_from_file(os.path.join(REPO, config_file))
     cfg.merge_from_list([

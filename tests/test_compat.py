@@ -9,7 +9,11 @@ _SCRIPTS = {"fastreid.evaluation.rank_cylib.setup", "fastreid.evaluation.rank_cy
 
 
 def test_every_shim_is_applied():
+    import sys
+
     assert compat.APPLIED == list(compat._SHIMS)
+    assert sys.modules["fastreid.engine.launch"]._distributed_worker is compat._distributed_worker
+    assert sys.modules["fastreid.engine.defaults"].DistributedDataParallel.__module__ == "fastreid_ext.compat"
 
 
 def test_every_fastreid_module_imports():

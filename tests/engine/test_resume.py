@@ -1,0 +1,63 @@
+"""A run killed after epoch 0 and resumed with --resume ends exactly where an uninterrupted run ends."""
+import pytest
+import torch
+from fastreid.engine.train_loop import HookBase
+
+from conftest import tiny_cfg
+from fastreid_ext.engine import CMTrainer
+from fastreid_ext.engine.seeding import seed_everything
+
+pytestmark = pytest.mark.slow
+
+
+class Killed(Exception):
+    pass
+
+
+class KillAtEpoch(HookBase):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def before_step(self):
+        if self.trainer.epoch == self.epoch:
+            raise Killed(f"killed before iteration {self.trainer.iter}")
+
+
+def _trainer(cfg, resume=False):
+    seed_everything(cfg.SEED, cfg.DETERMINISTIC)
+    trainer = CMTrainer(cfg)
+    trainer.resume_or_load(resume=resume)
+    return trainer
+
+
+def _state(trainer):
+    return trainer.model.state_dict(), trainer.optimizer.state_dict(), trainer.scheduler["lr_sched"].state_dict()
+
+
+def test_resume_is_exact(synthvi_root, tmp_path):
+    opts = ["TEST.SETTINGS", ["all-1shot-seeded"], "SOLVER.WARMUP_ITERS", 3]
+    straight = _trainer(tiny_cfg(synthvi_root, tmp_path / "straight", "projects/PAENet/configs/synthvi.yml", *opts))
+    straight.train()
+    k = straight.iters_per_epoch
+
+    cfg = tiny_cfg(synthvi_root, tmp_path / "resumed", "projects/PAENet/configs/synthvi.yml", *opts)
+    killed = _trainer(cfg)
+    killed.register_hooks([KillAtEpoch(1)])
+    with pytest.raises(Killed, match=f"before iteration {k}"):
+        killed.train()
+    assert (tmp_path / "resumed" / "last_checkpoint").read_text() == "model_0000.pth"
+
+    resumed = _trainer(cfg, resume=True)
+    assert resumed.start_epoch == 1
+    resumed.train()
+    assert resumed.iter == straight.iter == 2 * k
+
+    (m1, o1, s1), (m2, o2, s2) = _state(straight), _state(resumed)
+    assert m1.keys() == m2.keys()
+    for key in m1:
+        assert torch.equal(m1[key], m2[key]), key
+    assert s1 == s2
+    assert o1["param_groups"] == o2["param_groups"]
+    for idx in o1["state"]:
+        for name, value in o1["state"][idx].items():
+            assert torch.equal(value, o2["state"][idx][name]), (idx, name)
