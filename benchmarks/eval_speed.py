@@ -173,7 +173,7 @@ def main():
     rng = np.random.default_rng(args.seed)
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["machine"] = {"cpus": os.cpu_count(), "numpy": np.__version__}
+    results["machine"] = {"cpus": os.cpu_count(), "numpy": np.__version__, "load_average": os.getloadavg()[0]}
     if args.huge:
         run = huge(100_000, 256, args.block_size, rng)
         results["huge_100000x100000"] = run

@@ -124,7 +124,7 @@ def _add_eval_config(cfg):
     # and TEST.RERANK are FastReID's keys (re-ranking is reported as an extra row next to the plain one).
     # Settings one run evaluates, e.g. ["all-1shot-seeded", "indoor-1shot-seeded"] or ["v2t"]; [] = the dataset's defaults.
     cfg.TEST.SETTINGS = []
-    # Query rows whose distances to the whole gallery are held at once (memory ~ 6 bytes x rows x gallery).
+    # Query rows whose distances to the whole gallery are held at once (memory ~ 10 bytes x rows x gallery).
     cfg.TEST.BLOCK_SIZE = 1024
     # Length of the CMC curve (Rank-k reported for k in 1, 5, 10, 20 up to this).
     cfg.TEST.MAX_RANK = 20
