@@ -1,4 +1,4 @@
-"""``evaluate_checkpoint``: the ``--eval-only`` path (build, load strictly, test, write metrics.json)."""
+"""Trained models for inference: ``load_trained_model`` (every tool's entry) and ``evaluate_checkpoint`` (``--eval-only``)."""
 import os
 
 import torch
@@ -8,12 +8,13 @@ from ..data.datasets.regdb import check_trial
 from .trainer import CMTrainer
 
 
-def evaluate_checkpoint(cfg):
-    """Evaluate ``MODEL.WEIGHTS`` on ``DATASETS.TESTS`` (results also appended to ``OUTPUT_DIR/metrics.json``).
+def load_trained_model(cfg):
+    """Build the model of ``cfg`` and load ``MODEL.WEIGHTS`` strictly; returns ``(model in eval mode, cfg)``.
 
     The checkpoint's own config (saved by :class:`~fastreid_ext.engine.checkpoint.CMCheckpointer`)
-    supplies ``MODEL.HEADS.NUM_CLASSES`` when ``cfg`` leaves it at 0, and guards against
-    evaluating a RegDB model on another trial's test set (a leak of training images).
+    supplies ``MODEL.HEADS.NUM_CLASSES`` when ``cfg`` leaves it at 0, and guards against evaluating a
+    RegDB model on another trial's test set (a leak of training images). The returned ``cfg`` is
+    frozen and has those values.
     """
     trained = _checkpoint_config(cfg.MODEL.WEIGHTS)
     cfg = cfg.clone()
@@ -27,6 +28,13 @@ def evaluate_checkpoint(cfg):
     cfg.freeze()
     model = CMTrainer.build_model(cfg)
     CMTrainer.build_checkpointer(cfg, model).load(cfg.MODEL.WEIGHTS)
+    model.eval()
+    return model, cfg
+
+
+def evaluate_checkpoint(cfg):
+    """Evaluate ``MODEL.WEIGHTS`` on ``DATASETS.TESTS`` (results also appended to ``OUTPUT_DIR/metrics.json``)."""
+    model, cfg = load_trained_model(cfg)
     return CMTrainer.test(cfg, model)
 
 
