@@ -33,3 +33,23 @@ def tiny_cfg(root, output_dir, config_file="projects/PAENet/configs/synthvi.yml"
         "TEST.EVAL_PERIOD", 2, "TEST.IMS_PER_BATCH", 32, "SEED", 1, "DETERMINISTIC", True,
         "MODEL.DEVICE", "cpu", *opts])
     return cfg
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(synthvi_root, tmp_path_factory):
+    """A tiny PAENet trained 1 epoch on :func:`synthvi_root`; returns its frozen config
+    (``MODEL.WEIGHTS`` = its final checkpoint, ``OUTPUT_DIR`` = its run directory)."""
+    from fastreid_ext.engine import CMTrainer
+    from fastreid_ext.engine.seeding import seed_everything
+
+    out = tmp_path_factory.mktemp("trained_tiny")
+    cfg = tiny_cfg(synthvi_root, out, "projects/PAENet/configs/synthvi.yml", "SOLVER.MAX_EPOCH", 1,
+                   "TEST.EVAL_PERIOD", 1, "TEST.SETTINGS", ["all-1shot-seeded"])
+    seed_everything(cfg.SEED)
+    trainer = CMTrainer(cfg)
+    trainer.resume_or_load(resume=False)
+    trainer.train()
+    cfg = trainer.cfg.clone()
+    cfg.MODEL.WEIGHTS = str(out / "model_final.pth")
+    cfg.freeze()
+    return cfg
