@@ -153,7 +153,7 @@ def _count_before(dist, thr, thr_index, gallery_index, before, equal):
     return _row_counts(before)
 
 
-def _hide(dist, q_pids, q_camids, groups, cols, count, protocol):
+def _hide(dist, q_camids, groups, cols, count, protocol):
     """Set to +inf, in place, the items ``protocol`` hides; cols, count: from ``groups.match_columns``."""
     for q_cam, g_cam in protocol.hidden_camera_pairs:
         rows, hidden = np.flatnonzero(q_camids == q_cam), np.flatnonzero(groups.camids == g_cam)
@@ -173,7 +173,7 @@ def _score_block(dist, q_pids, q_camids, groups, protocol, scratch):
     (meaningless where not valid).
     """
     cols, count = groups.match_columns(q_pids)
-    _hide(dist, q_pids, q_camids, groups, cols, count, protocol)
+    _hide(dist, q_camids, groups, cols, count, protocol)
     match_dist = np.take_along_axis(dist, cols, axis=1)
     match_dist[np.arange(cols.shape[1]) >= count[:, None]] = np.inf
     # Within an identity the columns follow gallery order, so a stable sort keeps index order on ties.
@@ -255,7 +255,7 @@ def evaluate_ranking(distance, q_pids, g_pids, q_camids, g_camids, protocol,
     if num_valid == 0:
         raise ValueError("no query has a true match in its gallery (after the protocol's removals)")
     cmc = np.cumsum(cmc_hits[:max_rank]) / num_valid
-    return cmc, ap_sum / num_valid, inp_sum / num_valid
+    return cmc, float(ap_sum / num_valid), float(inp_sum / num_valid)
 
 
 def eval_sysu(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=20, block_size=DEFAULT_BLOCK_SIZE):
