@@ -49,9 +49,10 @@ def _describe(setting):
 class CrossModalityEvaluator(DatasetEvaluator):
     """Scores each trial of each setting of a cross-modality test set.
 
-    The features of :meth:`test_items` (every image of every trial, once) are extracted once: batch by
-    batch through :meth:`process` (FastReID's ``inference_on_dataset``), or whole from
-    :func:`~fastreid_ext.evaluation.extractor.extract` through :meth:`evaluate_features`. Every trial is
+    The features of :meth:`test_items` (every image of every trial, once) are extracted once: whole, by
+    :func:`~fastreid_ext.evaluation.extractor.extract` and handed to :meth:`evaluate_features`, or batch
+    by batch through :meth:`process` (FastReID's ``inference_on_dataset``, whose flip test averages
+    tensors, not the output dicts: flip with ``extract``). Every trial is
     then ranked on ``metric`` distances under the dataset's protocol (:data:`DATASET_PROTOCOLS`); with
     ``rerank`` each setting gets a second, re-ranked row.
 
@@ -59,7 +60,7 @@ class CrossModalityEvaluator(DatasetEvaluator):
     (population, over trials): printed as a table, written per trial to ``<output_dir>/<dataset>_trials.csv``,
     and returned flat for metrics.json as ``<dataset>/<setting>/<attributes>[/rerank]/<metric>`` (the mean)
     and ``.../<metric>_std``. ``test_attributes`` names where the model's test-time attributes come from
-    (``gt``/``pred``/``none``, ``n/a`` for models without attributes). When the model outputs
+    (``gt``/``pred``/``none``, ``n/a`` for models without attributes; ``na`` in the keys). When the model outputs
     ``attr_probs`` and the images have ground-truth attributes, the attribute metrics of all, visible and
     infrared images follow under ``<dataset>/attributes/<subset>/<metric>``.
 
@@ -192,7 +193,8 @@ class CrossModalityEvaluator(DatasetEvaluator):
             groups.setdefault((record["setting"], record["rerank"]), []).append(record)
         results, table = OrderedDict(), []
         for (setting, rerank), group in groups.items():
-            prefix = f"{self.dataset.name}/{setting}/{self.test_attributes}" + ("/rerank" if rerank == "on" else "")
+            attributes = self.test_attributes.replace("/", "")  # "n/a" must not add a key level
+            prefix = f"{self.dataset.name}/{setting}/{attributes}" + ("/rerank" if rerank == "on" else "")
             row = [group[0][label] for label in labels] + [len(group)]
             for metric in metrics:
                 values = np.array([record[metric] for record in group])

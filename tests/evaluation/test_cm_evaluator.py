@@ -100,9 +100,9 @@ def test_protocol_follows_the_dataset_name():
         results.update(CrossModalityEvaluator(dataset).evaluate_features(_extracted(list(images), images)))
     # SYSU-MM01: t1a does not see camera 2 (v1a and v2a), has no match left and is skipped; t2a (camera 6)
     # finds v2a first: Rank-1 100 over the one valid query.
-    assert results["SYSUMM01/t2v/n/a/Rank-1"] == pytest.approx(100)
+    assert results["SYSUMM01/t2v/na/Rank-1"] == pytest.approx(100)
     # RegDB hides nothing: t1a ranks v2a before v1a, so Rank-1 is 1 of 2.
-    assert results["RegDB/t2v/n/a/Rank-1"] == pytest.approx(50)
+    assert results["RegDB/t2v/na/Rank-1"] == pytest.approx(50)
 
 
 def test_sysu_setting_labels_and_rerank_row(caplog):
@@ -181,7 +181,7 @@ def test_end_to_end_on_a_synthvi_set(synthvi_root, tmp_path):
     results = evaluator.evaluate_features(extracted)
     for setting in evaluator.settings:
         for metric in ("Rank-1", "Rank-20", "mAP", "mINP"):
-            assert 0 <= results[f"{dataset.name}/{setting}/n/a/{metric}"] <= 100
+            assert 0 <= results[f"{dataset.name}/{setting}/na/{metric}"] <= 100
     with open(tmp_path / f"{dataset.name}_trials.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == sum(evaluator.num_trials.values())
