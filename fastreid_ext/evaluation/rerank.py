@@ -29,7 +29,7 @@ def _reciprocal_neighbours(initial_rank, k):
 
 def _expansions(r_k1, r_half, rows):
     """(b, W) int: the k-reciprocal set of each row in ``rows`` grown by its candidates' half-size sets,
-    sorted, -1 padded.
+    sorted, -1 padded on the left to the longest set.
 
     A candidate c in R(i, k1) adds R(c, k1/2) when more than 2/3 of R(c, k1/2) lies in R(i, k1).
     """
@@ -41,7 +41,8 @@ def _expansions(r_k1, r_half, rows):
     grown = np.where(accept[..., None] & present, halves, -1).reshape(len(own), -1)
     members = np.sort(np.concatenate([own, grown], axis=1), axis=1)
     members[:, 1:][members[:, 1:] == members[:, :-1]] = -1  # drop repeats (sorted, so adjacent)
-    return np.sort(members, axis=1)
+    members = np.sort(members, axis=1)
+    return members[:, members.shape[1] - int((members >= 0).sum(1).max(initial=0)):]
 
 
 def _neighbour_weights(feats, initial_rank, k1, block_size):
