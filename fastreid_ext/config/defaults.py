@@ -130,6 +130,11 @@ def _add_eval_config(cfg):
     cfg.TEST.MAX_RANK = 20
     # Probability from which a predicted attribute counts as present, for the attribute metrics.
     cfg.TEST.ATTR_THRES = 0.5
+    cfg.TEST.INDEX = CN()
+    # Score each trial's top TOPK from the GalleryIndex of RETRIEVAL.* (truncated mAP/mINP, plus Recall@k vs exact).
+    cfg.TEST.INDEX.ENABLED = False
+    # Gallery items retrieved per query (at least TEST.MAX_RANK).
+    cfg.TEST.INDEX.TOPK = 100
 
 
 def _add_retrieval_config(cfg):

@@ -14,10 +14,13 @@ from fastreid.utils import comm
 from tabulate import tabulate
 
 from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE
+from ..retrieval.brute_force import brute_force_topk
+from ..retrieval.index import GalleryIndex
 from .attr_metrics import attribute_metrics
 from .extractor import OutputCollector, concat_results
 from .metrics import PROTOCOLS, FeatureDistance, evaluate_ranking
 from .rerank import re_ranking
+from .topk_metrics import evaluate_topk, topk_recall
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,15 @@ RANKS = (1, 5, 10, 20)
 _SYSU_SETTING = re.compile(r"^(?P<mode>all|indoor)-(?P<shots>\d+)shot-(?P<sampler>\w+)$")
 _DIRECTION_CODES = {VISIBLE: "v", INFRARED: "t"}
 _ATTRIBUTE_METRICS = ("mA", "Accu", "Prec", "Recall", "F1")
+# TEST.METRIC -> the GalleryIndex metric ranking the same way.
+_INDEX_METRICS = {"cosine": "cosine", "euclidean": "l2"}
+
+
+def _index_args(cfg):
+    """The ``GalleryIndex`` arguments of ``RETRIEVAL.*`` for :class:`CrossModalityEvaluator`'s ``index`` (the
+    metric is TEST.METRIC's)."""
+    args = GalleryIndex.from_config(cfg, dim=None)
+    return {key: value for key, value in args.items() if key not in ("dim", "metric", "model_fingerprint")}
 
 
 def _direction(query, gallery):
@@ -64,16 +76,24 @@ class CrossModalityEvaluator(DatasetEvaluator):
     ``attr_probs`` and the images have ground-truth attributes, the attribute metrics of all, visible and
     infrared images follow under ``<dataset>/attributes/<subset>/<metric>``.
 
+    With ``index`` (``TEST.INDEX.ENABLED``), each trial's gallery is put in a
+    :class:`~fastreid_ext.retrieval.GalleryIndex` (``RETRIEVAL.*``) and only the top ``index_topk`` items of
+    each query are ranked (:mod:`~fastreid_ext.evaluation.topk_metrics`: matches beyond them count as not
+    found, so mAP and mINP are truncated lower bounds); the rows are keyed ``.../index/<metric>`` and add
+    ``Recall@<k>``, the percentage of the exact top-k that the index returned.
+
     Args:
         dataset: a cross-modality dataset (``name``, ``attribute_names``, ``default_settings()``,
             ``num_trials(setting)``, ``test_split(setting, trial)``).
         settings: the settings to evaluate; empty = ``dataset.default_settings()``.
+        index: ``GalleryIndex`` keyword arguments but ``dim`` and ``metric`` (``kind``, ``batch_size``, the
+            kind's parameters); None = exact distances.
     """
 
     @configurable
     def __init__(self, dataset, *, settings=(), metric="cosine", max_rank=20, block_size=1024, rerank=False,
                  rerank_k1=20, rerank_k2=6, rerank_lambda=0.3, test_attributes="n/a", attr_threshold=0.5,
-                 output_dir=None):
+                 output_dir=None, index=None, index_topk=100):
         if dataset.name not in DATASET_PROTOCOLS:
             raise KeyError(f"no ranking protocol for dataset {dataset.name!r}: add it to "
                            f"fastreid_ext.evaluation.cm_evaluator.DATASET_PROTOCOLS (known: {sorted(DATASET_PROTOCOLS)})")
@@ -89,6 +109,11 @@ class CrossModalityEvaluator(DatasetEvaluator):
         self.test_attributes = test_attributes
         self.attr_threshold = attr_threshold
         self.output_dir = output_dir
+        if index is not None and rerank:
+            raise ValueError("TEST.RERANK.ENABLED needs every query-gallery distance: turn off TEST.INDEX.ENABLED")
+        if index is not None and index_topk < max_rank:
+            raise ValueError(f"TEST.INDEX.TOPK ({index_topk}) must be at least TEST.MAX_RANK ({max_rank})")
+        self.index, self.index_topk = index, index_topk
         self.reset()
 
     @classmethod
@@ -99,6 +124,7 @@ class CrossModalityEvaluator(DatasetEvaluator):
             "rerank": cfg.TEST.RERANK.ENABLED, "rerank_k1": cfg.TEST.RERANK.K1, "rerank_k2": cfg.TEST.RERANK.K2,
             "rerank_lambda": cfg.TEST.RERANK.LAMBDA, "test_attributes": test_attributes,
             "attr_threshold": cfg.TEST.ATTR_THRES, "output_dir": output_dir,
+            "index": _index_args(cfg) if cfg.TEST.INDEX.ENABLED else None, "index_topk": cfg.TEST.INDEX.TOPK,
         }
 
     def _trials(self):
@@ -162,18 +188,14 @@ class CrossModalityEvaluator(DatasetEvaluator):
         g_feats = features[self._rows(gallery, index, setting, trial)]
         q_pids, q_cams = (np.array([item[k] for item in query]) for k in (1, 2))
         g_pids, g_cams = (np.array([item[k] for item in gallery]) for k in (1, 2))
-        distances = [("off", FeatureDistance(q_feats, g_feats, self.metric))]
-        if self.rerank:
-            distances.append(("on", re_ranking(q_feats, g_feats, **self.rerank_args)))
         mode, shots, sampler = _describe(setting)
         records = []
-        for rerank, distance in distances:
-            cmc, mAP, mINP = evaluate_ranking(distance, q_pids, g_pids, q_cams, g_cams, self.protocol,
-                                              self.max_rank, self.block_size)
+        for rerank, (cmc, mAP, mINP), extra in self._rankings(q_feats, g_feats, q_pids, g_pids, q_cams, g_cams):
             record = OrderedDict([
                 ("dataset", self.dataset.name), ("setting", setting), ("mode", mode), ("shots", shots),
                 ("direction", _direction(query, gallery)), ("sampler", sampler),
-                ("attributes", self.test_attributes), ("rerank", rerank), ("trial", trial),
+                ("attributes", self.test_attributes), ("rerank", rerank),
+                *([("index", self.index["kind"])] if self.index is not None else []), ("trial", trial),
                 ("queries", len(query)), ("gallery", len(gallery)),
             ])
             for r in RANKS:
@@ -181,20 +203,46 @@ class CrossModalityEvaluator(DatasetEvaluator):
                     # Beyond the gallery size the curve stays at its last value.
                     record[f"Rank-{r}"] = 100 * cmc[min(r, len(cmc)) - 1]
             record["mAP"], record["mINP"] = 100 * mAP, 100 * mINP
+            record.update(extra)
             records.append(record)
         return records
 
+    def _rankings(self, q_feats, g_feats, q_pids, g_pids, q_cams, g_cams):
+        """``(rerank, (cmc, mAP, mINP), extra record fields)`` of each ranking of one trial."""
+        if self.index is not None:
+            topk, recall = self._index_topk(q_feats, g_feats)
+            scores = evaluate_topk(topk, q_pids, g_pids, q_cams, g_cams, self.protocol, self.max_rank)
+            return [("off", scores, {f"Recall@{self.index_topk}": 100 * recall})]
+        distances = [("off", FeatureDistance(q_feats, g_feats, self.metric))]
+        if self.rerank:
+            distances.append(("on", re_ranking(q_feats, g_feats, **self.rerank_args)))
+        return [(rerank, evaluate_ranking(distance, q_pids, g_pids, q_cams, g_cams, self.protocol, self.max_rank,
+                                          self.block_size), {}) for rerank, distance in distances]
+
+    def _index_topk(self, q_feats, g_feats):
+        """(Q, k) gallery rows found by a GalleryIndex over this gallery, and the fraction of the exact top-k
+        (k = min(index_topk, G)) they hold."""
+        k, metric = min(self.index_topk, len(g_feats)), _INDEX_METRICS[self.metric]
+        index = GalleryIndex(g_feats.shape[1], metric=metric, **self.index)
+        index.add(g_feats, np.arange(len(g_feats)))
+        _, found = index.search(q_feats, k)
+        _, exact = brute_force_topk(g_feats, q_feats, k, metric)
+        return found, topk_recall(found, exact)
+
     def _summarise(self, records):
         """Mean and std over trials per (setting, rerank); print the table; return the flat results."""
-        metrics = [key for key in records[0] if key.startswith("Rank-")] + ["mAP", "mINP"]
-        labels = ["dataset", "mode", "shots", "direction", "sampler", "attributes", "rerank"]
+        metrics = ([key for key in records[0] if key.startswith("Rank-")] + ["mAP", "mINP"]
+                   + [key for key in records[0] if key.startswith("Recall@")])
+        indexed = self.index is not None
+        labels = ["dataset", "mode", "shots", "direction", "sampler", "attributes", "rerank"] + ["index"] * indexed
         groups = OrderedDict()
         for record in records:
             groups.setdefault((record["setting"], record["rerank"]), []).append(record)
         results, table = OrderedDict(), []
         for (setting, rerank), group in groups.items():
             attributes = self.test_attributes.replace("/", "")  # "n/a" must not add a key level
-            prefix = f"{self.dataset.name}/{setting}/{attributes}" + ("/rerank" if rerank == "on" else "")
+            prefix = (f"{self.dataset.name}/{setting}/{attributes}" + ("/rerank" if rerank == "on" else "")
+                      + ("/index" if indexed else ""))
             row = [group[0][label] for label in labels] + [len(group)]
             for metric in metrics:
                 values = np.array([record[metric] for record in group])
@@ -202,7 +250,8 @@ class CrossModalityEvaluator(DatasetEvaluator):
                 results[f"{prefix}/{metric}_std"] = float(values.std())
                 row.append(f"{values.mean():.2f} ± {values.std():.2f}")
             table.append(row)
-        headers = ["Dataset", "Mode", "Shots", "Direction", "Sampler", "Attributes", "Re-rank", "Trials"] + metrics
+        headers = (["Dataset", "Mode", "Shots", "Direction", "Sampler", "Attributes", "Re-rank"] + ["Index"] * indexed
+                   + ["Trials"] + metrics)
         logger.info("Evaluation results of %s (mean ± std over trials):\n%s", self.dataset.name,
                     tabulate(table, headers=headers, tablefmt="pipe", stralign="left"))
         return results

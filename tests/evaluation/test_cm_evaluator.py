@@ -185,3 +185,55 @@ def test_end_to_end_on_a_synthvi_set(synthvi_root, tmp_path):
     with open(tmp_path / f"{dataset.name}_trials.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == sum(evaluator.num_trials.values())
+
+
+def test_top_k_from_a_gallery_index(caplog):
+    exact = CrossModalityEvaluator(TwoTrialDataset(), settings=["t2v"]).evaluate_features(_extracted(list(IMAGES)))
+    whole = CrossModalityEvaluator(TwoTrialDataset(), settings=["t2v"], max_rank=2, index={"kind": "flat"},
+                                   index_topk=2)
+    with caplog.at_level(logging.INFO, logger="fastreid_ext.evaluation.cm_evaluator"):
+        results = whole.evaluate_features(_extracted(list(IMAGES)))
+    # The top 2 is the whole 2-image gallery: the exact metrics, and all of the exact top-2 found.
+    for metric in ("Rank-1", "mAP", "mINP"):
+        assert results[f"RegDB/t2v/na/index/{metric}"] == pytest.approx(exact[f"RegDB/t2v/na/{metric}"])
+    assert results["RegDB/t2v/na/index/Recall@2"] == pytest.approx(100)
+    assert ["RegDB", "-", "-", "t2v", "-", "n/a", "off", "flat", "2"] in [row[:9] for row in _table_rows(caplog.text)]
+
+    # Top 1: trial 0 finds each match first (AP 1); trial 1 ranks it second, outside the top 1 (AP 0).
+    top1 = CrossModalityEvaluator(TwoTrialDataset(), settings=["t2v"], max_rank=1, index={"kind": "flat"},
+                                  index_topk=1).evaluate_features(_extracted(list(IMAGES)))
+    assert top1["RegDB/t2v/na/index/mAP"] == pytest.approx(50) and exact["RegDB/t2v/na/mAP"] == pytest.approx(75)
+    assert top1["RegDB/t2v/na/index/mINP"] == pytest.approx(50)
+
+
+def test_top_k_from_an_approximate_index():
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((40, 16))
+    images = {f"v{i}": (i % 40, 1, V, list(centres[i % 40] + 0.5 * rng.standard_normal(16))) for i in range(200)}
+    images.update({f"t{i}": (i, 3, T, list(centres[i] + 0.5 * rng.standard_normal(16))) for i in range(40)})
+
+    class Dataset(TwoTrialDataset):
+        def test_split(self, setting, trial):
+            return ([self._item(f"t{i}") for i in range(40)], [self._item(f"v{i}") for i in range(200)])
+
+        def _item(self, path):
+            pid, cam, modality, _ = self.images[path]
+            return path, pid, cam, modality, None
+
+    cfg = get_cfg()
+    cfg.merge_from_list(["TEST.SETTINGS", ["t2v"], "TEST.INDEX.ENABLED", True, "TEST.INDEX.TOPK", 20,
+                         "RETRIEVAL.KIND", "ivf", "RETRIEVAL.NLIST", 4, "RETRIEVAL.NPROBE", 1])
+    evaluator = CrossModalityEvaluator(cfg, Dataset(images=images))
+    assert evaluator.index == {"kind": "ivf", "batch_size": 4096, "nlist": 4, "nprobe": 1}
+    extracted = {"features": np.array([images[p][3] for p in images], np.float32), "img_paths": list(images)}
+    results = evaluator.evaluate_features(extracted)
+    exact = CrossModalityEvaluator(Dataset(images=images), settings=["t2v"]).evaluate_features(extracted)
+    # One of 4 cells scanned: part of the exact top-20 is missed, and the truncated mAP is below the exact one.
+    assert 0 < results["RegDB/t2v/na/index/Recall@20"] < 100
+    assert results["RegDB/t2v/na/index/mAP"] < exact["RegDB/t2v/na/mAP"]
+
+    cfg.TEST.RERANK.ENABLED = True
+    with pytest.raises(ValueError, match="TEST.RERANK.ENABLED needs every query-gallery distance"):
+        CrossModalityEvaluator(cfg, Dataset(images=images))
+    with pytest.raises(ValueError, match="TEST.INDEX.TOPK \\(10\\) must be at least TEST.MAX_RANK \\(20\\)"):
+        CrossModalityEvaluator(Dataset(images=images), index={"kind": "flat"}, index_topk=10)
