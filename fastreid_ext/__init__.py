@@ -13,7 +13,7 @@ compat.apply()
 # Project packages (``projects/<Name>/<package>``) that register into FastReID when imported.
 PROJECTS = ("paenet",)
 
-from . import data, evaluation, modeling, retrieval  # noqa: E402  (after the shims)
+from . import ablation, data, evaluation, modeling, retrieval  # noqa: E402  (after the shims)
 
 for _name in PROJECTS:
     importlib.import_module(_name)

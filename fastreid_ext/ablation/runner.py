@@ -1,0 +1,158 @@
+"""Run an ablation grid through ``tools/train_net.py`` (the normal training and evaluation path), resumably.
+
+Every run trains in ``<out>/runs/<grid>/<run>/seed<s>``; each finished cell is a row of
+``<out>/results.json`` (``{"grid", "config", "seed", "rank1", "mAP", "mINP", "seconds"}``, metrics as
+fractions). Rows already there are not run again, and a run stopped mid-way resumes from its last
+checkpoint (``--resume``).
+"""
+import csv
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from ..utils import atomic_write
+
+logger = logging.getLogger(__name__)
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+METRICS = (("rank1", "Rank-1"), ("mAP", "mAP"), ("mINP", "mINP"))
+
+
+def _evaluation(run_dir):
+    """The last evaluation record of a run's metrics.json, or None."""
+    path = os.path.join(run_dir, "metrics.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        records = [r for r in map(json.loads, filter(str.strip, f)) if r.get("evaluation")]
+    return records[-1] if records else None
+
+
+def _train(grid, config_file, opts, sources, seed, data_root, run_dir, extra_opts):
+    args = [sys.executable, os.path.join(REPO, "tools", "train_net.py"), "--config-file",
+            os.path.join(REPO, config_file)]
+    if os.path.isfile(os.path.join(run_dir, "last_checkpoint")):
+        args.append("--resume")
+    args += ["DATASETS.ROOT", data_root, "OUTPUT_DIR", run_dir, "SEED", str(seed),
+             "DATASETS.NAMES", f"('{grid.dataset}',)", "DATASETS.TESTS", f"('{grid.dataset}',)",
+             "TEST.SETTINGS", f"['{grid.setting}']"]
+    if sources:
+        args += ["TEST.ATTRIBUTES", str(list(sources))]
+    args += [str(o) for o in (*grid.common_opts, *opts, *extra_opts)]
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, "stdout.txt"), "a") as log:
+        proc = subprocess.run(args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"training run failed (exit {proc.returncode}): {' '.join(args)}\n"
+                           f"see {os.path.join(run_dir, 'log.txt')}")
+
+
+def _row(grid, cell, seed, record, seconds):
+    # The evaluator's key level for a model without attributes is "na" ("n/a" without its slash).
+    prefix = f"{grid.dataset}/{grid.setting}/{cell.attributes or 'na'}"
+    missing = [f"{prefix}/{key}" for _, key in METRICS if f"{prefix}/{key}" not in record]
+    if missing:
+        raise KeyError(f"grid {grid.name}, cell {cell.config}, seed {seed}: metrics.json lacks {missing}")
+    row = {"grid": grid.name, "config": cell.config, "seed": seed}
+    row.update({name: record[f"{prefix}/{key}"] / 100.0 for name, key in METRICS})
+    row["seconds"] = round(seconds, 1)
+    return row
+
+
+def load_results(out_dir):
+    path = os.path.join(out_dir, "results.json")
+    if not os.path.isfile(path):
+        return []
+    with open(path) as f:
+        return json.load(f)
+
+
+def _save_results(out_dir, rows):
+    atomic_write(os.path.join(out_dir, "results.json"), lambda f: json.dump(rows, f, indent=1), mode="w")
+
+
+def run_grid(grid, seeds, data_root, out_dir, extra_opts=()):
+    """Train and evaluate every cell of ``grid`` for each seed in ``seeds``; returns the grid's rows."""
+    rows = load_results(out_dir)
+    for seed in seeds:
+        for run, (config_file, opts, sources) in grid.runs().items():
+            cells = [cell for cell in grid.cells if cell.run == run]
+            done = {(r["grid"], r["config"], r["seed"]) for r in rows}
+            if all((grid.name, cell.config, seed) in done for cell in cells):
+                continue
+            run_dir = os.path.join(out_dir, "runs", grid.name, run, f"seed{seed}")
+            start = time.perf_counter()
+            record = _evaluation(run_dir)
+            if record is None:
+                logger.info("grid %s: training %s, seed %d", grid.name, run, seed)
+                _train(grid, config_file, opts, sources, seed, data_root, run_dir, extra_opts)
+                record = _evaluation(run_dir)
+            seconds = time.perf_counter() - start
+            rows.extend(_row(grid, cell, seed, record, seconds) for cell in cells
+                        if (grid.name, cell.config, seed) not in done)
+            _save_results(out_dir, rows)
+    return [r for r in rows if r["grid"] == grid.name]
+
+
+def summarise(rows, grid):
+    """One dict per cell, in grid order: config, seeds, mean and std (population) of each metric."""
+    table = []
+    for cell in grid.cells:
+        mine = [r for r in rows if r["grid"] == grid.name and r["config"] == cell.config]
+        if not mine:
+            continue
+        entry = {"config": cell.config, "seeds": len(mine), "seconds": sum(r.get("seconds", 0) for r in mine)}
+        for name, _ in METRICS:
+            values = np.array([r[name] for r in mine])
+            entry[name], entry[f"{name}_std"] = float(values.mean()), float(values.std())
+        table.append(entry)
+    return table
+
+
+def write_tables(table, grid, out_dir):
+    """``<grid>.md``, ``<grid>.csv``, ``<grid>.json`` and the bar chart ``<grid>.png`` under ``out_dir``."""
+    header = "| Config | Seeds | " + " | ".join(key for _, key in METRICS) + " |"
+    lines = [f"**{grid.name}**: {grid.dataset} {grid.setting}, mean ± std over seeds (percent).", "",
+             header, "|" + "---|" * (len(METRICS) + 2)]
+    for e in table:
+        cells = [f"{100 * e[n]:.2f} ± {100 * e[n + '_std']:.2f}" for n, _ in METRICS]
+        lines.append(f"| {e['config']} | {e['seeds']} | " + " | ".join(cells) + " |")
+    markdown = "\n".join(lines) + "\n"
+    atomic_write(os.path.join(out_dir, f"{grid.name}.md"), lambda f: f.write(markdown), mode="w")
+    atomic_write(os.path.join(out_dir, f"{grid.name}.json"), lambda f: json.dump(table, f, indent=1), mode="w")
+
+    def write_csv(f):
+        writer = csv.DictWriter(f, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+
+    atomic_write(os.path.join(out_dir, f"{grid.name}.csv"), write_csv, mode="w")
+    _bar_chart(table, grid, os.path.join(out_dir, f"{grid.name}.png"))
+    return markdown
+
+
+def _bar_chart(table, grid, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(table), 3.6))
+    width = 0.8 / len(METRICS)
+    x = np.arange(len(table))
+    for i, (name, label) in enumerate(METRICS):
+        ax.bar(x + (i - (len(METRICS) - 1) / 2) * width, [100 * e[name] for e in table], width,
+               yerr=[100 * e[f"{name}_std"] for e in table], capsize=3, label=label)
+    ax.set_xticks(x, [e["config"] for e in table], rotation=15)
+    ax.set_ylabel("percent")
+    ax.set_title(f"{grid.name}: {grid.dataset} {grid.setting} (mean ± std over seeds)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_ylim(0, 100)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

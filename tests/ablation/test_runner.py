@@ -1,0 +1,62 @@
+"""The ablation runner: real (tiny) training runs, rows in results.json, resumption, tables."""
+import json
+
+import pytest
+
+from conftest import REPO, tiny_cfg
+from fastreid_ext.ablation import GRID_REGISTRY, Cell, Grid, run_grid, summarise
+from fastreid_ext.ablation import runner
+from fastreid_ext.ablation.runner import write_tables
+from fastreid.modeling import build_model
+
+TINY = ("MODEL.BACKBONE.DEPTH", "18x", "MODEL.BACKBONE.FEAT_DIM", "512", "INPUT.SIZE_TRAIN", "[64,32]",
+        "INPUT.SIZE_TEST", "[64,32]", "SOLVER.IMS_PER_BATCH", "16", "SOLVER.MAX_EPOCH", "1",
+        "SOLVER.WARMUP_ITERS", "0", "TEST.EVAL_PERIOD", "1", "DATALOADER.NUM_WORKERS", "0")
+
+
+@pytest.mark.parametrize("name", ["table3", "table6", "attributes"])
+def test_every_grid_cell_builds(name, synthvi_root, tmp_path):
+    grid = GRID_REGISTRY.get(name)()
+    assert len({cell.config for cell in grid.cells}) == len(grid.cells)
+    for run, (config_file, opts, sources) in grid.runs().items():
+        cfg = tiny_cfg(synthvi_root, tmp_path, config_file, *opts, "MODEL.HEADS.NUM_CLASSES", 4)
+        model = build_model(cfg)
+        assert hasattr(model.heads, "test_attributes") == bool(sources), run
+
+
+def test_table3_rows_are_the_papers():
+    assert [cell.config for cell in GRID_REGISTRY.get("table3")().cells] == ["baseline", "pae", "aal", "pae+aal"]
+
+
+@pytest.mark.slow
+def test_run_resume_and_tables(synthvi_root, tmp_path, monkeypatch):
+    config = "projects/PAENet/configs/synthvi.yml"
+    grid = Grid("tiny", (
+        Cell("baseline", "baseline", config, ("MODEL.HEADS.NAME", "CMEmbeddingHead", "MODEL.HEADS.ATTR_PRED.ENABLED",
+                                              "False", "MODEL.LOSSES.NAME", "('CrossEntropyLoss',)")),
+        Cell("paenet/gt", "paenet", config, (), "gt"),
+        Cell("paenet/pred", "paenet", config, (), "pred"),
+    ), common_opts=TINY)
+    rows = run_grid(grid, [0], synthvi_root, str(tmp_path))
+    assert [(r["config"], r["seed"]) for r in rows] == [("baseline", 0), ("paenet/gt", 0), ("paenet/pred", 0)]
+    for row in rows:
+        assert set(row) == {"grid", "config", "seed", "rank1", "mAP", "mINP", "seconds"}
+        assert 0 <= row["mINP"] <= row["mAP"] <= 1 and 0 <= row["rank1"] <= 1
+    evaluation = runner._evaluation(str(tmp_path / "runs" / "tiny" / "paenet" / "seed0"))
+    assert rows[1]["mAP"] == pytest.approx(evaluation["SYSUMM01/all-1shot-seeded/gt/mAP"] / 100)
+    assert rows[2]["mAP"] == pytest.approx(evaluation["SYSUMM01/all-1shot-seeded/pred/mAP"] / 100)
+    assert json.loads((tmp_path / "results.json").read_text()) == rows
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished cell was trained again")
+
+    monkeypatch.setattr(runner, "_train", no_training)
+    assert run_grid(grid, [0], synthvi_root, str(tmp_path)) == rows
+
+    table = summarise(rows, grid)
+    assert [e["config"] for e in table] == ["baseline", "paenet/gt", "paenet/pred"]
+    assert table[0]["mAP"] == pytest.approx(rows[0]["mAP"]) and table[0]["mAP_std"] == 0
+    markdown = write_tables(table, grid, str(tmp_path))
+    assert "| paenet/pred | 1 |" in markdown
+    for ext in ("md", "csv", "json", "png"):
+        assert (tmp_path / f"tiny.{ext}").stat().st_size > 0
