@@ -147,8 +147,9 @@ def _count_before(dist, thr, thr_index, gallery_index, before, equal):
     """
     np.less(dist, thr[:, None], out=before)
     np.equal(dist, thr[:, None], out=equal)
-    tied = np.flatnonzero(_row_counts(equal) > 1)
-    if len(tied):
+    # A finite threshold equals its own item; any further equal item is a tie (rare: rows are found only then).
+    if np.count_nonzero(equal) > np.count_nonzero(np.isfinite(thr)):
+        tied = np.flatnonzero(_row_counts(equal) > 1)
         before[tied] |= equal[tied] & (gallery_index[None, :] < thr_index[tied, None])
     return _row_counts(before)
 
