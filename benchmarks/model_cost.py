@@ -198,11 +198,14 @@ def main(argv=None):
                "repeats": args.repeats, "sizes": {}}
     for size in args.sizes:
         batch_size = args.batch or SIZES[size]["batch"]
+        load_before = os.getloadavg()
         rows = measure(model_configs(size), batch_size, args.repeats)
-        results["sizes"][size] = {"batch": batch_size, "rows": rows}
+        # Timings are only comparable on an otherwise idle machine: keep the load they ran under.
+        load = [round(x, 2) for x in (*load_before, *os.getloadavg())]
+        results["sizes"][size] = {"batch": batch_size, "load_average_1_5_15_before_after": load, "rows": rows}
         print(f"\n{size} size, batch {batch_size}, {args.threads} threads, {args.repeats} rounds: median "
               "wall seconds per batch; x: ratio to the baseline (of median wall times; x_min: of minimum wall "
-              "times; x_cpu: of median process CPU times)")
+              f"times; x_cpu: of median process CPU times); load average before/after {load[0]}/{load[3]}")
         print(tabulate([{k: v for k, v in r.items() if not k.endswith("_all")} for r in rows],
                        headers="keys", tablefmt="github"))
         sys.stdout.flush()
