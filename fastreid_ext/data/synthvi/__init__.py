@@ -1,0 +1,43 @@
+"""SynthVI: a synthetic visible-infrared person re-identification dataset written in the on-disk formats of
+SYSU-MM01, RegDB and LLCM, with the paper's 8 attributes drawn on every person.
+
+    from fastreid_ext.data.synthvi import make_synthvi
+    root = make_synthvi("datasets", format="sysu", ids=100, seed=0)   # -> "datasets/SYSU-MM01"
+"""
+import os
+
+from .camera import draw_camera
+from .person import ATTRIBUTE_NAMES, draw_people
+from .preview import write_preview
+from .writers import WRITERS, WriteOptions
+
+__all__ = ["ATTRIBUTE_NAMES", "WRITERS", "make_synthvi"]
+
+
+def make_synthvi(out_dir, format="sysu", ids=100, seed=0, hard=False, images_per_camera=10, size=(128, 64),
+                 processes=2, preview=True):
+    """Write a synthetic dataset under ``out_dir`` and return its root (``out_dir/<SYSU-MM01|RegDB|LLCM>``).
+
+    Args:
+        format: a key of :data:`WRITERS` ("sysu", "regdb", "llcm").
+        ids: number of identities, pids 1..ids.
+        seed: the same seed writes byte-identical files.
+        hard: identities share colours from a small palette; stronger light and viewpoint changes, more noise.
+        images_per_camera: images of an identity in each camera it appears in.
+        size: (H, W) of the images.
+        processes: rendering processes (1: render in this process).
+        preview: also write ``<root>/preview.png``.
+    """
+    if format not in WRITERS:
+        raise ValueError(f"make_synthvi: unknown format {format!r}; expected one of {sorted(WRITERS)}")
+    if images_per_camera < 1:
+        raise ValueError(f"make_synthvi: images_per_camera must be at least 1, got {images_per_camera}")
+    writer = WRITERS[format]()
+    people = draw_people(ids, seed, hard)
+    cameras = [draw_camera(camid, modality, scene, seed, hard, tuple(size)) for camid, modality, scene in writer.CAMERAS]
+    root = os.path.join(out_dir, writer.DIRNAME)
+    os.makedirs(root, exist_ok=True)
+    writer.write(root, people, cameras, WriteOptions(seed, images_per_camera, processes))
+    if preview:
+        write_preview(os.path.join(root, "preview.png"), people, cameras, seed)
+    return root

@@ -1,0 +1,92 @@
+"""Writing the files of a synthetic dataset: images rendered in parallel, attribute tables, MAT files.
+
+Everything written is a function of the seed: image generators are keyed by the image (see :mod:`.seeds`)
+and the MAT-file header, which scipy stamps with the time, gets a fixed text.
+"""
+import csv
+import io
+import multiprocessing
+import os
+from dataclasses import dataclass
+
+import cv2
+import scipy.io
+
+from .person import ATTRIBUTE_NAMES
+from .render import render_image
+from .seeds import image_rng
+
+# file extension -> cv2.imwrite parameters
+IMWRITE_PARAMS = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, 95], ".bmp": []}
+MAT_HEADER_BYTES = 116  # the descriptive text at the start of a level-5 MAT-file
+MAT_HEADER = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: fastreid_ext.data.synthvi"
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """One image file: image ``n`` (1-based) of ``people[person]`` in ``cameras[camera]``."""
+
+    path: str
+    person: int
+    camera: int
+    n: int
+
+
+_WORKER = {}  # people, cameras and seed of the current write_images call, in each process
+
+
+def _start_worker(people, cameras, seed, single_thread):
+    if single_thread:
+        cv2.setNumThreads(1)  # the pool already keeps every core busy
+    _WORKER.update(people=people, cameras=cameras, seed=seed)
+
+
+def _write_image(job):
+    person, camera = _WORKER["people"][job.person], _WORKER["cameras"][job.camera]
+    image = render_image(person, camera, image_rng(_WORKER["seed"], person.pid, camera.camid, camera.modality, job.n))
+    extension = os.path.splitext(job.path)[1]
+    if not cv2.imwrite(job.path, image, IMWRITE_PARAMS[extension]):
+        raise OSError(f"cv2.imwrite could not write {job.path}")
+
+
+def write_images(jobs, people, cameras, seed, processes=2):
+    """Render and write every :class:`ImageJob`; ``processes`` <= 1 renders in this process."""
+    for folder in sorted({os.path.dirname(job.path) for job in jobs}):
+        os.makedirs(folder, exist_ok=True)
+    if processes <= 1:
+        _start_worker(people, cameras, seed, single_thread=False)
+        try:
+            for job in jobs:
+                _write_image(job)
+        finally:
+            _WORKER.clear()
+        return
+    chunk = max(1, len(jobs) // (8 * processes))
+    with multiprocessing.Pool(processes, _start_worker, (people, cameras, seed, True)) as pool:
+        for _ in pool.imap_unordered(_write_image, jobs, chunksize=chunk):
+            pass
+
+
+def write_attributes_csv(path, people):
+    """``pid,<attribute names>`` header, then one row of 0/1 values per identity, ascending pid."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(("pid",) + ATTRIBUTE_NAMES)
+        for person in sorted(people, key=lambda p: p.pid):
+            writer.writerow([person.pid] + [int(v) for v in person.attributes])
+
+
+def write_text(path, lines):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.writelines(line + "\n" for line in lines)
+
+
+def savemat(path, variables):
+    """``scipy.io.savemat`` with a fixed header text, so that equal variables give equal bytes."""
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, variables)
+    data = buffer.getvalue()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(MAT_HEADER.ljust(MAT_HEADER_BYTES) + data[MAT_HEADER_BYTES:])

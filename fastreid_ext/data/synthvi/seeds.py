@@ -1,0 +1,16 @@
+"""Random streams of the generator: every draw comes from ``numpy.random.default_rng([seed, stream, ...])``.
+
+Keying each stream by what it draws (an identity, a camera, one image) keeps files byte-identical for a
+seed whatever the order of rendering or the number of worker processes.
+"""
+import numpy as np
+
+STREAM_PEOPLE = 1  # [seed, STREAM_PEOPLE, pid]
+STREAM_CAMERAS = 2  # [seed, STREAM_CAMERAS, scene]
+STREAM_LAYOUT = 3  # [seed, STREAM_LAYOUT, format index]: cameras per identity, splits, trials
+STREAM_IMAGES = 4  # [seed, STREAM_IMAGES, pid, camid, modality, n]
+
+
+def image_rng(seed, pid, camid, modality, n):
+    """The generator of image ``n`` of identity ``pid`` in camera (``camid``, ``modality``)."""
+    return np.random.default_rng([seed, STREAM_IMAGES, pid, camid, modality, n])

@@ -1,0 +1,31 @@
+"""Write the synthetic visible-infrared dataset SynthVI in the on-disk format of SYSU-MM01, RegDB or LLCM.
+
+    python tools/make_synthvi.py --out datasets --format sysu --ids 100 --seed 0 [--hard]
+"""
+import argparse
+
+from fastreid_ext.data.synthvi import WRITERS, make_synthvi
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="folder that receives SYSU-MM01/, RegDB/ or LLCM/")
+    parser.add_argument("--format", default="sysu", choices=sorted(WRITERS))
+    parser.add_argument("--ids", type=int, default=100, help="number of identities")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hard", action="store_true", help="shared colours, stronger light/viewpoint changes, noise")
+    parser.add_argument("--images-per-camera", type=int, default=10)
+    parser.add_argument("--size", type=int, nargs=2, default=(128, 64), metavar=("H", "W"), help="image size")
+    parser.add_argument("--processes", type=int, default=2, help="rendering processes")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    root = make_synthvi(args.out, format=args.format, ids=args.ids, seed=args.seed, hard=args.hard,
+                        images_per_camera=args.images_per_camera, size=tuple(args.size), processes=args.processes)
+    print(f"wrote {root}")
+
+
+if __name__ == "__main__":
+    main()
