@@ -200,7 +200,8 @@ def main():
             [case + ", from features", "loop", f"{sysu['loop_from_features_s']:.2f}",
              f"{sysu['loop_peak_mib']:.0f}", "", "dense matrix, then the loop"],
             ["20,000 x 100,000, from features", "ours", f"{big['ours_s']:.1f}", f"{big['ours_peak_mib']:.0f}",
-             f"{big['speedup_estimated']:.0f}x", f"D=256; max |diff| {big['max_abs_diff_on_subset']:.1e} on the subset"],
+             f"{big['speedup_estimated']:.0f}x",
+             f"D=256; max |diff| {big['max_abs_diff_on_subset']:.1e} on the subset"],
             ["20,000 x 100,000, from features", "loop (estimated)", f"{big['loop_estimated_s']:.0f}",
              f"{big['loop_dense_matrix_mib']:.0f} (dense matrix)", "", f"timed on {big['loop_queries_run']} queries"],
         ]

@@ -95,8 +95,8 @@ class CrossModalityEvaluator(DatasetEvaluator):
                  rerank_k1=20, rerank_k2=6, rerank_lambda=0.3, test_attributes="n/a", attr_threshold=0.5,
                  output_dir=None, index=None, index_topk=100):
         if dataset.name not in DATASET_PROTOCOLS:
-            raise KeyError(f"no ranking protocol for dataset {dataset.name!r}: add it to "
-                           f"fastreid_ext.evaluation.cm_evaluator.DATASET_PROTOCOLS (known: {sorted(DATASET_PROTOCOLS)})")
+            raise KeyError(f"no ranking protocol for dataset {dataset.name!r}: add it to fastreid_ext."
+                           f"evaluation.cm_evaluator.DATASET_PROTOCOLS (known: {sorted(DATASET_PROTOCOLS)})")
         if metric not in FeatureDistance.METRICS:
             raise ValueError(f"TEST.METRIC: unknown metric {metric!r}, expected one of {FeatureDistance.METRICS}")
         self.dataset = dataset
