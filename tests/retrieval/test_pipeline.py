@@ -1,0 +1,87 @@
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from fastreid_ext.retrieval import FingerprintMismatchError
+from fastreid_ext.retrieval.pipeline import (build_index, default_query_modality, extraction_settings, index_info,
+                                             open_index, search)
+from fastreid_ext.retrieval.sources import image_items
+
+
+def _cosine(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+
+
+def test_build_then_search(colour_setup, tmp_path):
+    model, cfg, gallery, queries = colour_setup.model, colour_setup.cfg, colour_setup.gallery, colour_setup.queries
+    build_index(model, cfg, image_items([gallery], 0), str(tmp_path / "index"), chunk_size=3)
+    info = index_info(str(tmp_path / "index"))
+    assert {key: info[key] for key in ("kind", "metric", "count", "dim", "modalities")} == {
+        "kind": "flat", "metric": "cosine", "count": 4, "dim": 6, "modalities": ["visible"]}
+    assert info["weights"] == cfg.MODEL.WEIGHTS and len(info["model_fingerprint"]) == 16
+
+    index, extraction = open_index(str(tmp_path / "index"), cfg)
+    assert default_query_modality(extraction) == 1
+    results = search(model, cfg, index, image_items([queries], 1), k=4)
+    gallery_colours = colour_setup.gallery_colours
+    for result, (query_name, colour) in zip(results, sorted(colour_setup.query_colours.items())):
+        # Solid images: the features are the colour twice, so the scores are cosines of colours.
+        expected = sorted(((_cosine(colour, rgb), name) for name, rgb in gallery_colours.items()), reverse=True)
+        assert [m["img_path"] for m in result["matches"]] == [os.path.join(gallery, n) for _, n in expected]
+        assert [m["score"] for m in result["matches"]] == pytest.approx([s for s, _ in expected], abs=1e-5)
+        assert [m["rank"] for m in result["matches"]] == [1, 2, 3, 4]
+        camid, pid = int(query_name[3]), int(query_name[5:9])
+        assert result["query"] == {"img_path": os.path.join(queries, query_name), "pid": pid, "camid": camid,
+                                   "modality": 1}
+    top = results[0]["matches"][0]  # the red query finds the red identity-1 image of camera 1
+    assert {key: top[key] for key in ("id", "pid", "camid", "modality")} == {"id": 0, "pid": 1, "camid": 1,
+                                                                             "modality": 0}
+
+
+def test_the_index_refuses_another_model_or_other_settings(colour_setup, tmp_path):
+    model, cfg, gallery = colour_setup.model, colour_setup.cfg, colour_setup.gallery
+    directory = str(tmp_path / "index")
+    build_index(model, cfg, image_items([gallery], 0), directory)
+
+    other = tmp_path / "other.pth"
+    shutil.copy(cfg.MODEL.WEIGHTS, other)
+    with open(other, "ab") as f:
+        f.write(b"\0")
+    changed = cfg.clone()
+    changed.defrost()
+    changed.MODEL.WEIGHTS = str(other)
+    with pytest.raises(FingerprintMismatchError, match=f"was indexed with the checkpoint {cfg.MODEL.WEIGHTS} "
+                                                      f"\\(fingerprint '[0-9a-f]{{16}}'\\), but MODEL.WEIGHTS is {other}"):
+        open_index(directory, changed)
+
+    changed.MODEL.WEIGHTS = cfg.MODEL.WEIGHTS
+    changed.INPUT.SIZE_TEST = [32, 16]
+    changed.MODEL.DEVICE = "cuda"  # not a feature setting
+    with pytest.raises(ValueError, match="INPUT.SIZE_TEST: indexed with \\[16, 8\\], now \\[32, 16\\]\\): use the"):
+        open_index(directory, changed)
+
+    os.remove(os.path.join(directory, "extraction.json"))
+    with pytest.raises(FileNotFoundError, match="extraction.json is missing"):
+        open_index(directory, cfg)
+
+
+def test_extraction_settings(colour_setup):
+    settings = extraction_settings(colour_setup.cfg)
+    assert settings["INPUT.SIZE_TEST"] == [16, 8] and settings["TEST.FLIP.ENABLED"] is False
+    assert "MODEL.BACKBONE.DEPTH" in settings
+    for key in ("MODEL.WEIGHTS", "MODEL.DEVICE", "MODEL.BACKBONE.PRETRAIN", "MODEL.BACKBONE.PRETRAIN_PATH",
+                "INPUT.SIZE_TRAIN", "DATALOADER.NUM_WORKERS"):
+        assert key not in settings
+    assert not any(key.startswith("MODEL.LOSSES.") for key in settings)
+    json.dumps(settings)
+
+
+def test_search_asks_for_more_than_the_gallery(colour_setup, tmp_path):
+    model, cfg, gallery, queries = colour_setup.model, colour_setup.cfg, colour_setup.gallery, colour_setup.queries
+    index = build_index(model, cfg, image_items([gallery], 0), str(tmp_path / "index"))
+    results = search(model, cfg, index, image_items([queries], 1), k=10)
+    assert [len(result["matches"]) for result in results] == [4, 4]

@@ -1,0 +1,113 @@
+#!/usr/bin/env python
+"""Index a gallery with a trained model, search it, describe an index.
+
+    # the visible gallery of SYSU-MM01 (all-1shot-seeded, trial 0), or a folder of visible images
+    python tools/retrieve.py build --config-file CFG --index gallery/ \
+        --dataset SYSUMM01 --split gallery --setting all-1shot-seeded --trial 0 MODEL.WEIGHTS model_final.pth
+    python tools/retrieve.py build --config-file CFG --index gallery/ --images crops/ --modality visible \
+        MODEL.WEIGHTS model_final.pth [RETRIEVAL.KIND ivf TEST.IMS_PER_BATCH 256 DATALOADER.NUM_WORKERS 8 ...]
+    # top-k of infrared crops (the other modality than the gallery's unless --query-modality)
+    python tools/retrieve.py query --config-file CFG --index gallery/ --images queries/ --topk 10 \
+        --format csv --output top10.csv --plot top10.png MODEL.WEIGHTS model_final.pth
+    python tools/retrieve.py info --index gallery/
+
+Trailing ``KEY VALUE`` pairs override the config, as in ``tools/train_net.py``.
+"""
+import argparse
+import logging
+import sys
+
+import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
+from fastreid_ext.data.datasets.bases import MODALITY_NAMES
+from fastreid_ext.engine import load_trained_model
+from fastreid_ext.retrieval.pipeline import (build_index, default_query_modality, index_info, inference_config,
+                                             open_index, search)
+from fastreid_ext.retrieval.plot import draw_rank_lists
+from fastreid_ext.retrieval.results import RESULT_FORMATS
+from fastreid_ext.retrieval.sources import dataset_items, image_items, modality_code
+
+MODALITIES = sorted(MODALITY_NAMES.values())
+
+
+def _add_model_and_source(parser, split):
+    parser.add_argument("--config-file", required=True, metavar="FILE", help="the model's config")
+    parser.add_argument("--index", required=True, metavar="DIR", help="index directory")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--images", action="append", metavar="PATH",
+                        help="an image file or a folder of images (searched recursively); repeatable")
+    source.add_argument("--dataset", metavar="NAME", help="a registered dataset, e.g. SYSUMM01 (DATASETS.ROOT)")
+    parser.add_argument("--split", default=split, choices=("query", "gallery"), help="the dataset's split")
+    parser.add_argument("--setting", help="the dataset's evaluation setting, e.g. all-1shot-seeded or v2t")
+    parser.add_argument("--trial", type=int, default=0, help="the setting's trial")
+    parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE pairs")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="extract and index gallery features")
+    _add_model_and_source(build, "gallery")
+    build.add_argument("--modality", choices=MODALITIES, help="modality of the --images (required with them)")
+    build.add_argument("--chunk-size", type=int, default=50000, help="images extracted and added at a time")
+    query = commands.add_parser("query", help="top-k gallery matches of query images")
+    _add_model_and_source(query, "query")
+    query.add_argument("--query-modality", choices=MODALITIES,
+                       help="modality of the --images; default: the other one than the gallery's")
+    query.add_argument("--topk", type=int, default=10, help="matches per query")
+    query.add_argument("--format", default="json", choices=sorted(RESULT_FORMATS), help="output format")
+    query.add_argument("--output", metavar="FILE", help="write the results here instead of standard output")
+    query.add_argument("--plot", metavar="PNG", help="also draw the rank lists of the first queries")
+    query.add_argument("--plot-queries", type=int, default=8, help="queries drawn by --plot")
+    info = commands.add_parser("info", help="print an index's header")
+    info.add_argument("--index", required=True, metavar="DIR", help="index directory")
+    args = parser.parse_args(argv)
+    if args.command != "info" and args.dataset and not args.setting:
+        parser.error("--dataset needs --setting")
+    if args.command == "build" and args.images and not args.modality:
+        parser.error("--images needs --modality")
+    return args
+
+
+def _items(args, cfg, modality):
+    if args.images:
+        return image_items(args.images, modality)
+    return dataset_items(cfg, args.dataset, args.split, args.setting, args.trial)
+
+
+def build(args):
+    cfg = inference_config(args.config_file, args.opts)
+    model, cfg = load_trained_model(cfg)
+    items = _items(args, cfg, args.modality and modality_code(args.modality))
+    build_index(model, cfg, items, args.index, args.chunk_size)
+
+
+def query(args):
+    cfg = inference_config(args.config_file, args.opts)
+    index, extraction = open_index(args.index, cfg)
+    modality = None
+    if args.images:
+        modality = modality_code(args.query_modality) if args.query_modality else default_query_modality(extraction)
+        if modality is None:
+            sys.exit(f"{args.index} holds visible and infrared images: give --query-modality")
+    model, cfg = load_trained_model(cfg)
+    results = search(model, cfg, index, _items(args, cfg, modality), args.topk)
+    write = RESULT_FORMATS[args.format]
+    if args.output:
+        with open(args.output, "w", newline="") as f:
+            write(results, f)
+    else:
+        write(results, sys.stdout)
+    if args.plot:
+        draw_rank_lists(results, args.plot, args.plot_queries)
+
+
+def info(args):
+    for key, value in index_info(args.index).items():
+        print(f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="[%(asctime)s %(name)s]: %(message)s",
+                        datefmt="%m/%d %H:%M:%S")
+    arguments = parse_args()
+    {"build": build, "query": query, "info": info}[arguments.command](arguments)
