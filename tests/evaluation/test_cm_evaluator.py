@@ -172,16 +172,17 @@ def test_end_to_end_on_a_synthvi_set(synthvi_root, tmp_path):
     from fastreid_ext.data.build import build_cm_dataset, build_cm_test_loader
     from fastreid_ext.evaluation.extractor import extract
 
-    cfg = tiny_cfg(synthvi_root, tmp_path, "configs/SYSU/mmd.yml")
+    cfg = tiny_cfg(synthvi_root, tmp_path)  # PAENet: the model also outputs attribute probabilities
     dataset = build_cm_dataset(cfg, cfg.DATASETS.TESTS[0])
-    evaluator = CrossModalityEvaluator(cfg, dataset, output_dir=str(tmp_path))
+    evaluator = CrossModalityEvaluator(cfg, dataset, output_dir=str(tmp_path), test_attributes="pred")
     items = evaluator.test_items()
     extracted = extract(build_model(cfg), build_cm_test_loader(cfg, items), flip=True)
     assert extracted["img_paths"] == [item[0] for item in items]
     results = evaluator.evaluate_features(extracted)
     for setting in evaluator.settings:
         for metric in ("Rank-1", "Rank-20", "mAP", "mINP"):
-            assert 0 <= results[f"{dataset.name}/{setting}/na/{metric}"] <= 100
+            assert 0 <= results[f"{dataset.name}/{setting}/pred/{metric}"] <= 100
+    assert 0 <= results[f"{dataset.name}/attributes/infrared/mA"] <= 100
     with open(tmp_path / f"{dataset.name}_trials.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == sum(evaluator.num_trials.values())
