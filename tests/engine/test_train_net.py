@@ -1,4 +1,5 @@
 """tools/train_net.py end to end: FastReID's flags, the output directory, --eval-only round trip."""
+import csv
 import glob
 import json
 import os
@@ -51,13 +52,21 @@ def test_train_then_eval_only(synthvi_root, tmp_path):
     assert len(trained) == 1 and "SYSUMM01/all-1shot-seeded/pred/Rank-1" in trained[0]
 
     eval_dir = tmp_path / "eval"
-    _run("--config-file", "projects/PAENet/configs/synthvi.yml", "--eval-only", "DATASETS.ROOT", synthvi_root,
-         "OUTPUT_DIR", str(eval_dir), "MODEL.WEIGHTS", str(out_dir / "model_final.pth"), *TINY)
+    log = _run("--config-file", "projects/PAENet/configs/synthvi.yml", "--eval-only", "DATASETS.ROOT", synthvi_root,
+               "OUTPUT_DIR", str(eval_dir), "MODEL.WEIGHTS", str(out_dir / "model_final.pth"), *TINY,
+               "TEST.RERANK.ENABLED", "True")
     evaluated = _evaluations(eval_dir / "metrics.json")
     assert len(evaluated) == 1
     for key, value in trained[0].items():
         if key.startswith("SYSUMM01/"):
             assert evaluated[0][key] == pytest.approx(value, abs=1e-6), key
+    # Re-ranking only ever adds its own row next to the plain one.
+    assert "SYSUMM01/all-1shot-seeded/pred/rerank/mAP" in evaluated[0]
+    assert "SYSUMM01/all-1shot-seeded/pred/mAP" in evaluated[0]
+    assert "± " in log
+    with open(eval_dir / "SYSUMM01_trials.csv") as f:
+        trials = list(csv.DictReader(f))
+    assert {(r["rerank"], r["trial"]) for r in trials} == {(on, str(t)) for on in ("on", "off") for t in range(10)}
 
     # A renamed/resized layer fails strict loading, naming the keys.
     proc = subprocess.run(
