@@ -1,0 +1,2 @@
+"""Deployment exports of trained models."""
+from .onnx import ExportableModel, export_onnx, onnx_inputs, reference_outputs, run_onnx

@@ -1,0 +1,136 @@
+"""The inference model as ONNX: ``(images, modalities[, attributes]) -> features[, attr_probs]``.
+
+:class:`ExportableModel` is a ``CrossModalityBaseline`` at test time as a function of tensors. The
+dual-stream backbone routes each image by its modality with data-dependent indexing
+(``nonzero``/``index_select`` and a Python branch on the count), which tracing would freeze to the
+batch it saw; the wrapper instead runs both modality-specific stages on every image and keeps each
+image's own result with ``torch.where`` (the same numbers; the extra cost is one stem, or more stages
+with a later ``MODEL.BACKBONE.SHARED_FROM``). The graph has a dynamic batch axis, so one graph serves
+any batch, mixed modalities included.
+"""
+import inspect
+import logging
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..modeling.backbones.dual_stream_resnet import DualStreamResNet
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ExportableModel", "export_onnx", "onnx_inputs", "run_onnx", "reference_outputs"]
+
+BATCH_AXIS = "batch"
+
+
+class ExportableModel(nn.Module):
+    """A ``CrossModalityBaseline`` in eval mode as ``forward(images, modalities[, attributes])``.
+
+    Args:
+        model: the trained ``CrossModalityBaseline`` (its modules are shared, not copied).
+        attr_probs: also return the predicted attribute probabilities (when the head predicts them).
+    Inputs: ``images`` (B, 3, H, W) float 0..255; ``modalities`` (B,) int64, 0 visible / 1 infrared;
+    ``attributes`` (B, A) float, only when :attr:`needs_attributes` (the head reads ground-truth
+    attributes at test time, ``MODEL.PAE.TEST_ATTRIBUTES gt``).
+    Outputs: ``features`` (B, D), then ``attr_probs`` (B, A) if requested.
+    """
+
+    def __init__(self, model, attr_probs=True):
+        super().__init__()
+        routed = "modalities" in inspect.signature(model.backbone.forward).parameters
+        if routed and not isinstance(model.backbone, DualStreamResNet):
+            raise TypeError(f"no export-friendly routing for the backbone {type(model.backbone).__name__}: "
+                            "fastreid_ext.export.onnx knows DualStreamResNet only")
+        self.model = model.eval()
+        self.needs_attributes = getattr(model.heads, "test_attributes", None) == "gt"
+        self.attr_probs = attr_probs and getattr(model.heads, "attr_predictor", None) is not None
+
+    @property
+    def input_names(self):
+        return ["images", "modalities"] + (["attributes"] if self.needs_attributes else [])
+
+    @property
+    def output_names(self):
+        return ["features"] + (["attr_probs"] if self.attr_probs else [])
+
+    def _feature_map(self, images, modalities):
+        """Normalised images (B, 3, H, W) -> (B, C, h, w), routed by modality without indexing."""
+        backbone = self.model.backbone
+        if not isinstance(backbone, DualStreamResNet):
+            return backbone(images)
+        infrared = (modalities == 1).view(-1, 1, 1, 1)
+        return backbone.shared(torch.where(infrared, backbone.infrared(images), backbone.visible(images)))
+
+    def _head(self, images, batch):
+        outputs = self.model.heads(self._feature_map(images, batch["modalities"]), batch)
+        return [outputs["features"]] + ([outputs["attr_probs"]] if self.attr_probs else [])
+
+    def forward(self, images, modalities, attributes=None):
+        batch = {"modalities": modalities}
+        if self.needs_attributes:
+            batch["attributes"] = attributes
+        images = self.model.preprocess_image({"images": images})
+        outputs = self._head(images, batch)
+        if self.model.test_flip:  # MODEL.TEST_FLIP: the model averages with the flipped image itself
+            flipped = self._head(images.flip(3), batch)
+            outputs = [(a + b) / 2 for a, b in zip(outputs, flipped)]
+        return tuple(outputs)
+
+
+def onnx_inputs(wrapper, batch_size, image_size, num_attributes=0, modalities=None, seed=0):
+    """Example inputs of ``wrapper``: random 0..255 images of ``image_size`` (H, W), the given
+    ``modalities`` (default: alternating 0, 1) and, when it reads them, ``num_attributes`` random 0/1
+    attributes."""
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.rand(batch_size, 3, *image_size, generator=generator) * 255
+    if modalities is None:
+        modalities = torch.arange(batch_size) % 2
+    inputs = [images, torch.as_tensor(modalities, dtype=torch.int64)]
+    if wrapper.needs_attributes:
+        if num_attributes <= 0:
+            raise ValueError("the head reads ground-truth attributes (MODEL.PAE.TEST_ATTRIBUTES gt): give "
+                             f"their number (MODEL.HEADS.NUM_ATTRIBUTES), got {num_attributes}")
+        inputs.append(torch.randint(0, 2, (batch_size, num_attributes), generator=generator).float())
+    return tuple(inputs)
+
+
+def export_onnx(model, path, image_size, num_attributes=0, attr_probs=True, opset=17):
+    """Write the inference graph of ``model`` (a ``CrossModalityBaseline``) to ``path``.
+
+    Args:
+        image_size: (H, W) of the inputs (``INPUT.SIZE_TEST``); the batch axis is dynamic.
+        num_attributes: A of the ``attributes`` input (``MODEL.HEADS.NUM_ATTRIBUTES``), needed when the
+            head reads ground-truth attributes.
+        attr_probs: also output the predicted attribute probabilities (when the head predicts them).
+    Returns:
+        the :class:`ExportableModel` that was exported (for checks against the ONNX graph).
+    """
+    wrapper = ExportableModel(model, attr_probs).eval()
+    axes = {name: {0: BATCH_AXIS} for name in wrapper.input_names + wrapper.output_names}
+    with torch.no_grad():
+        # The TorchScript-based exporter: the torch.export-based one needs the onnxscript package.
+        torch.onnx.export(wrapper, onnx_inputs(wrapper, 2, image_size, num_attributes), path,
+                          input_names=wrapper.input_names, output_names=wrapper.output_names, dynamic_axes=axes,
+                          opset_version=opset, dynamo=False)
+    logger.info("Exported %s -> %s to %s", wrapper.input_names, wrapper.output_names, path)
+    return wrapper
+
+
+def run_onnx(path, inputs, names):
+    """Run the ONNX graph at ``path`` with onnxruntime (CPU) on ``inputs`` (tensors, in the order of
+    ``names``); returns its outputs as numpy arrays."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feed = {name: np.asarray(value.cpu().numpy() if torch.is_tensor(value) else value)
+            for name, value in zip(names, inputs)}
+    return session.run(None, feed)
+
+
+@torch.no_grad()
+def reference_outputs(wrapper, inputs):
+    """The outputs of the wrapped PyTorch model itself (its own modality routing) on ``inputs`` (in the
+    order of ``wrapper.input_names``), as numpy arrays in the order of ``wrapper.output_names``."""
+    outputs = wrapper.model(dict(zip(wrapper.input_names, inputs)))
+    return [outputs[name].cpu().numpy() for name in wrapper.output_names]
