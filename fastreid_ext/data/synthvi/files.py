@@ -35,9 +35,7 @@ class ImageJob:
 _WORKER = {}  # people, cameras and seed of the current write_images call, in each process
 
 
-def _start_worker(people, cameras, seed, single_thread):
-    if single_thread:
-        cv2.setNumThreads(1)  # the pool already keeps every core busy
+def _start_worker(people, cameras, seed):
     _WORKER.update(people=people, cameras=cameras, seed=seed)
 
 
@@ -54,17 +52,24 @@ def write_images(jobs, people, cameras, seed, processes=2):
     for folder in sorted({os.path.dirname(job.path) for job in jobs}):
         os.makedirs(folder, exist_ok=True)
     if processes <= 1:
-        _start_worker(people, cameras, seed, single_thread=False)
+        _start_worker(people, cameras, seed)
         try:
             for job in jobs:
                 _write_image(job)
         finally:
             _WORKER.clear()
         return
-    chunk = max(1, len(jobs) // (8 * processes))
-    with multiprocessing.Pool(processes, _start_worker, (people, cameras, seed, True)) as pool:
-        for _ in pool.imap_unordered(_write_image, jobs, chunksize=chunk):
-            pass
+    # OpenCV's thread pool must be stopped before forking: a forked child inherits its locks but not its
+    # threads and hangs on them. One thread per process is also what a pool that fills the cores wants.
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        chunk = max(1, len(jobs) // (8 * processes))
+        with multiprocessing.Pool(processes, _start_worker, (people, cameras, seed)) as pool:
+            for _ in pool.imap_unordered(_write_image, jobs, chunksize=chunk):
+                pass
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def write_attributes_csv(path, people):
