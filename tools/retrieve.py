@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Index a gallery with a trained model, search it, describe an index.
+r"""Index a gallery with a trained model, search it, describe an index.
 
     # the visible gallery of SYSU-MM01 (all-1shot-seeded, trial 0), or a folder of visible images
     python tools/retrieve.py build --config-file CFG --index gallery/ \
@@ -63,8 +63,10 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.command != "info" and args.dataset and not args.setting:
         parser.error("--dataset needs --setting")
-    if args.command == "build" and args.images and not args.modality:
-        parser.error("--images needs --modality")
+    if args.command == "build" and bool(args.images) != bool(args.modality):
+        parser.error("--modality goes with --images (and --images needs it): dataset items know their modality")
+    if args.command == "query" and args.dataset and args.query_modality:
+        parser.error("--query-modality goes with --images: dataset items know their modality")
     return args
 
 

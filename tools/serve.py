@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Serve a web page to search a saved gallery index (``tools/retrieve.py build``) with query images.
+r"""Serve a web page to search a saved gallery index (``tools/retrieve.py build``) with query images.
 
     python tools/serve.py --config-file CFG --index gallery/ --samples queries/ [--port 8000] \
         MODEL.WEIGHTS model_final.pth

@@ -10,6 +10,7 @@ PAGE = """<!DOCTYPE html>
 <style>
   :root { --same: #1e9e3c; --other: #d22828; --unknown: #a0a0a0; --query: #285ac8; }
   * { box-sizing: border-box; }
+  [hidden] { display: none !important; }
   body { margin: 0; font: 14px/1.4 system-ui, sans-serif; color: #222; background: #f4f5f7; }
   header { padding: 12px 24px; background: #1f2937; color: #fff; }
   header h1 { margin: 0; font-size: 20px; }
@@ -23,7 +24,7 @@ PAGE = """<!DOCTYPE html>
             cursor: pointer; font-size: 11px; text-align: center; }
   .sample:hover, .sample.selected { border-color: var(--query); }
   .sample img { width: 100%; aspect-ratio: 1 / 2; object-fit: cover; display: block; }
-  #query { display: flex; gap: 12px; align-items: flex-start; margin-top: 14px; }
+  #query { display: flex; gap: 12px; align-items: flex-start; margin-bottom: 14px; }
   #query img { width: 80px; aspect-ratio: 1 / 2; object-fit: cover; border: 4px solid var(--query);
                border-radius: 4px; }
   #status { color: #555; margin: 0 0 10px; }
@@ -53,8 +54,8 @@ PAGE = """<!DOCTYPE html>
     <label>Upload an image (<span class="query-modality">query</span>)
       <input id="upload" type="file" accept="image/*"></label>
     <label>Matches shown <input id="k" type="number" min="1" value="10" style="width: 5em"></label>
-    <div id="samples-block"><h2>Or pick a sample</h2><div id="samples" class="samples"></div></div>
     <div id="query" hidden><img alt="query image"><div id="query-meta"></div></div>
+    <div id="samples-block"><h2>Or pick a sample</h2><div id="samples" class="samples"></div></div>
   </section>
   <section>
     <h2>Top matches <span class="legend"><span style="background: var(--same)"></span>same identity
@@ -137,6 +138,7 @@ function k() { return encodeURIComponent($("k").value); }
 function pickSample(sample, button) {
   document.querySelectorAll(".sample").forEach((node) => node.classList.remove("selected"));
   button.classList.add("selected");
+  $("upload").value = "";
   run(() => fetch(`/api/search?sample=${sample}&k=${k()}`), `/sample/${sample}`);
 }
 
