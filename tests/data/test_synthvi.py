@@ -187,7 +187,8 @@ def test_infrared_ignores_clothing_colour():
         person, top=person.top[::-1] + 40, print_colour=255 - person.print_colour, bottom=255 - person.bottom,
         bag=255 - person.bag, shoes=person.shoes + 60, hair=person.hair + 80, skin=person.skin[::-1],
     )
-    other_material = dataclasses.replace(person, top_material="leather" if person.top_material != "leather" else "cotton")
+    material = "leather" if person.top_material != "leather" else "cotton"
+    other_material = dataclasses.replace(person, top_material=material)
     infrared, visible = draw_camera(3, INFRARED, 3, seed=0), draw_camera(1, VISIBLE, 1, seed=0)
 
     def render(p, camera):

@@ -34,7 +34,8 @@ def make_synthvi(out_dir, format="sysu", ids=100, seed=0, hard=False, images_per
         raise ValueError(f"make_synthvi: images_per_camera must be at least 1, got {images_per_camera}")
     writer = WRITERS[format]()
     people = draw_people(ids, seed, hard)
-    cameras = [draw_camera(camid, modality, scene, seed, hard, tuple(size)) for camid, modality, scene in writer.CAMERAS]
+    cameras = [draw_camera(camid, modality, scene, seed, hard, tuple(size))
+               for camid, modality, scene in writer.CAMERAS]
     root = os.path.join(out_dir, writer.DIRNAME)
     os.makedirs(root, exist_ok=True)
     writer.write(root, people, cameras, WriteOptions(seed, images_per_camera, processes))

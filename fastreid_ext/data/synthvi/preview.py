@@ -22,7 +22,8 @@ def _tile(person, cameras, seed):
     ]
     strip = np.hstack(images)
     strip = cv2.resize(strip, None, fx=ZOOM, fy=ZOOM, interpolation=cv2.INTER_NEAREST)
-    lines = [f"id {person.pid:04d}   vis | ir"] + [f"{name} {int(v)}" for name, v in zip(ATTRIBUTE_NAMES, person.attributes)]
+    lines = [f"id {person.pid:04d}   vis | ir"]
+    lines += [f"{name} {int(value)}" for name, value in zip(ATTRIBUTE_NAMES, person.attributes)]
     text = np.full((LINE * len(lines) + 6, strip.shape[1], 3), 255, np.uint8)
     for row, line in enumerate(lines):
         cv2.putText(text, line, (4, LINE * (row + 1)), FONT, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
