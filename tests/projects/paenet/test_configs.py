@@ -10,7 +10,7 @@ from fastreid.utils.events import EventStorage
 from fastreid_ext.config import get_cfg
 from fastreid_ext.modeling import CM_LOSS_REGISTRY
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 CONFIGS = sorted(glob.glob(os.path.join(REPO, "projects", "PAENet", "configs", "*.yml")))
 
 
