@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import REPO, tiny_cfg
+from tests.conftest import REPO, tiny_cfg
 from fastreid_ext.ablation import GRID_REGISTRY, Cell, Grid, run_grid, summarise
 from fastreid_ext.ablation import runner
 from fastreid_ext.ablation.runner import write_tables

@@ -7,9 +7,9 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from conftest import tiny_cfg  # noqa: E402
+from tests.conftest import tiny_cfg  # noqa: E402
 from fastreid.engine import launch  # noqa: E402
 from fastreid.utils import comm  # noqa: E402
 from fastreid_ext.engine import CMTrainer  # noqa: E402

@@ -3,7 +3,7 @@ import pytest
 import torch
 from fastreid.engine.train_loop import HookBase
 
-from conftest import tiny_cfg
+from tests.conftest import tiny_cfg
 from fastreid_ext.engine import CMTrainer
 from fastreid_ext.engine.seeding import seed_everything
 

@@ -166,7 +166,7 @@ def test_from_config_and_errors():
 @pytest.mark.slow
 def test_end_to_end_on_a_synthvi_set(synthvi_root, tmp_path):
     """The real dataset, test loader and model: one extraction, every default setting scored."""
-    from conftest import tiny_cfg
+    from tests.conftest import tiny_cfg
     from fastreid.modeling.meta_arch import build_model
 
     from fastreid_ext.data.build import build_cm_dataset, build_cm_test_loader

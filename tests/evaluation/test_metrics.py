@@ -4,7 +4,7 @@ import pytest
 
 from fastreid_ext.evaluation.metrics import (
     PROTOCOLS, FeatureDistance, eval_llcm, eval_regdb, eval_sysu, evaluate_ranking)
-from reference_loop import loop_eval
+from tests.evaluation.reference_loop import loop_eval
 
 
 def _column(pids, cams, dists):

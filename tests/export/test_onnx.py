@@ -2,9 +2,10 @@ import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import onnx
 import pytest
+import torch
 
 from fastreid_ext.engine import load_trained_model
-from fastreid_ext.export import export_onnx, onnx_inputs, reference_outputs, run_onnx
+from fastreid_ext.export import ExportableModel, export_onnx, onnx_inputs, reference_outputs, run_onnx
 
 MIXED = [0, 1, 1, 0, 1, 0, 0]
 
@@ -58,3 +59,14 @@ def test_gt_attributes_become_an_input(trained_tiny, tmp_path):
     assert np.abs(given - flipped).max() > 1e-4  # the graph reads its attributes input
     with pytest.raises(ValueError, match="MODEL.HEADS.NUM_ATTRIBUTES"):
         onnx_inputs(wrapper, 2, cfg.INPUT.SIZE_TEST, num_attributes=0)
+
+
+def test_unknown_routed_backbone_is_refused():
+    class Routed(torch.nn.Module):
+        def forward(self, x, modalities):
+            return x
+
+    model = torch.nn.Module()
+    model.backbone, model.heads = Routed(), torch.nn.Identity()
+    with pytest.raises(TypeError, match="Routed"):
+        ExportableModel(model)

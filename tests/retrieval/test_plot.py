@@ -2,33 +2,46 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fastreid_ext.retrieval.plot import CELL_SIZE, draw_rank_lists
+from fastreid_ext.retrieval.plot import TITLE, plot_search_results, rank_list_inputs
 
 
-def _result(tmp_path, query_pid, match_pids):
+def _match(rank, gallery_id, pid, path="g.png", score=0.5):
+    return {"rank": rank, "score": score, "id": gallery_id, "img_path": path, "pid": pid, "camid": 1, "modality": 0}
+
+
+RESULTS = [
+    {"query": {"img_path": "q1.png", "pid": 1, "camid": 3, "modality": 1},
+     "matches": [_match(1, 7, 1, "a.png", 0.9), _match(2, 4, 2, "b.png", 0.8), _match(3, 5, None, "c.png", 0.7)]},
+    {"query": {"img_path": "upload.png", "pid": None, "camid": None, "modality": 1},
+     "matches": [_match(1, 4, 2, "b.png", 0.6)]},
+]
+
+
+def test_rank_list_inputs():
+    inputs = rank_list_inputs(RESULTS)
+    assert inputs["query_paths"] == ["q1.png", "upload.png"]
+    assert inputs["query_captions"] == ["query id 1 cam3", "query id ? cam?"]
+    # Gallery id 4 is matched by both queries, with a score each.
+    assert inputs["gallery_paths"] == ["a.png", "b.png", "c.png", "b.png"]
+    assert inputs["gallery_captions"] == ["id 1 cam1 0.900", "id 2 cam1 0.800", "id ? cam1 0.700", "id 2 cam1 0.600"]
+    np.testing.assert_array_equal(inputs["ranked"], [[0, 1, 2], [3, -1, -1]])
+    # Only a known identity on both sides can match: the unknown ones are drawn as non-matches.
+    np.testing.assert_array_equal(inputs["matches"], [[True, False, False], [False, False, False]])
+    assert inputs["title"] == TITLE and inputs["query_notes"] == ["", ""]
+    assert rank_list_inputs(RESULTS, max_queries=1)["query_paths"] == ["q1.png"]
+    with pytest.raises(ValueError, match="no search result to draw"):
+        rank_list_inputs([])
+
+
+def test_plot_writes_a_png(tmp_path):
     path = str(tmp_path / "person.png")
     Image.new("RGB", (20, 40), (255, 255, 255)).save(path)
-    matches = [{"rank": r, "score": 1 - r / 10, "id": r, "img_path": path, "pid": pid, "camid": 1, "modality": 0}
-               for r, pid in enumerate(match_pids, 1)]
-    return {"query": {"img_path": path, "pid": query_pid, "camid": 3, "modality": 1}, "matches": matches}
-
-
-def test_rows_and_frames(tmp_path):
-    results = [_result(tmp_path, 1, [1, 2, None]), _result(tmp_path, None, [4])] * 3
-    picture = draw_rank_lists(results, str(tmp_path / "out.png"), max_queries=4)
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), picture)
-    cell_h, cell_w = CELL_SIZE[0] + 8 + 30, CELL_SIZE[1] + 8  # 4-pixel frames, 30-pixel captions
-    # 4 rows of (cell, 6-pixel gap); the longest row: query, 2 gaps, 3 x (match, gap).
-    assert picture.shape == (4 * (cell_h + 6), cell_w + 12 + 3 * (cell_w + 6), 3)
-    # Frame colours on the left edge of each cell of the first row: query, same, other and unknown identity.
-    lefts = [0, cell_w + 12, 2 * cell_w + 18, 3 * cell_w + 24]
-    assert [tuple(picture[10, x]) for x in lefts] == [(40, 90, 200), (30, 160, 60), (210, 40, 40), (160, 160, 160)]
-    # Second row: an unknown query identity leaves every match unknown.
-    assert tuple(picture[cell_h + 6 + 10, cell_w + 12]) == (160, 160, 160)
-
-
-def test_errors(tmp_path):
-    with pytest.raises(ValueError, match="no search result to draw"):
-        draw_rank_lists([], str(tmp_path / "out.png"))
-    with pytest.raises(ValueError, match="name a .png/.jpg/.jpeg file"):
-        draw_rank_lists([_result(tmp_path, 1, [1])], str(tmp_path / "out.gif"))
+    results = [{"query": dict(r["query"], img_path=path), "matches": [dict(m, img_path=path) for m in r["matches"]]}
+               for r in RESULTS]
+    heights = []
+    for rows in (1, 2):
+        plot_search_results(results, str(tmp_path / f"{rows}.png"), max_queries=rows, size=(32, 16))
+        with Image.open(tmp_path / f"{rows}.png") as picture:
+            assert picture.format == "PNG"
+            heights.append(picture.height)
+    assert heights[0] < heights[1]

@@ -34,8 +34,8 @@ def test_plot_attention_writes_a_png_with_a_row_per_map(tmp_path):
     out = tmp_path / "attention.png"
     plot_attention(str(out), images, maps, ["visible id 1", "infrared id 1"], {"emb2": "Embedding-II"}, "test")
     image = cv2.imread(str(out))
-    # At 110 dpi: 0.3 + 2 x 0.95 + 0.1 inches wide; 3 rows of 1.9 + 0.1 inches and 0.35 + 0.3 of titles high.
-    assert image.shape == (731, 253, 3)
+    # At 110 dpi: 0.3 + 2 x 0.95 + 0.1 inches wide; 3 rows of 1.9 + 0.1, captions 0.25 and a title line 0.26 high.
+    assert image.shape == (716, 253, 3)
 
 
 def test_attention_maps_of_paenet(trained_tiny):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from conftest import REPO
+from tests.conftest import REPO
 from fastreid_ext.data.datasets.bases import INFRARED, VISIBLE
 from fastreid_ext.visualization import FIGURES, FigureOptions, default_setting, load_split_features, visualize
 
