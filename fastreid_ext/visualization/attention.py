@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from .layout import add_title, title_height, wrap_title
+
 __all__ = ["attention_maps", "overlay_heatmap", "plot_attention"]
 
 
@@ -58,12 +60,15 @@ def plot_attention(out_path, images, maps, captions, map_titles, title=""):
     rows = [None] + list(maps)
     cell_w, label_w = 0.95, 0.3
     cell_h = cell_w * h / w
-    fig_w, fig_h = label_w + cell_w * n + 0.1, (cell_h + 0.1) * len(rows) + 0.35 + (0.3 if title else 0)
+    fig_w = label_w + cell_w * n + 0.1
+    title_lines = wrap_title(title, fig_w)
+    fig_h = title_height(title_lines) + 0.25 + (cell_h + 0.1) * len(rows)
     fig = Figure(figsize=(fig_w, fig_h), dpi=110)
     for r, name in enumerate(rows):
-        bottom = fig_h - (0.3 if title else 0) - 0.3 - (r + 1) * (cell_h + 0.1)
+        bottom = fig_h - title_height(title_lines) - 0.25 - (r + 1) * (cell_h + 0.1)
         for i in range(n):
-            ax = fig.add_axes([(label_w + i * cell_w) / fig_w, bottom / fig_h, (cell_w - 0.05) / fig_w, cell_h / fig_h])
+            box = [label_w + i * cell_w, bottom, cell_w - 0.05, cell_h]
+            ax = fig.add_axes([box[0] / fig_w, box[1] / fig_h, box[2] / fig_w, box[3] / fig_h])
             ax.imshow(images[i] if name is None else overlay_heatmap(images[i], maps[name][i]))
             ax.set_xticks([])
             ax.set_yticks([])
@@ -71,6 +76,5 @@ def plot_attention(out_path, images, maps, captions, map_titles, title=""):
                 ax.set_title(captions[i], fontsize=6.5, pad=2)
             if i == 0:
                 ax.set_ylabel("image" if name is None else map_titles.get(name, name), fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9, y=1 - 0.08 / fig_h, va="top")
+    add_title(fig, title_lines)
     fig.savefig(out_path)

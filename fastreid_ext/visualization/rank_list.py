@@ -3,13 +3,12 @@
 The gallery a query sees is the one the evaluator scores: the items its dataset's ranking protocol hides
 (e.g. SYSU-MM01's camera-3 queries ignore camera 2) are left out by the metrics' own code.
 """
-import textwrap
-
 import numpy as np
 from matplotlib.figure import Figure
 
 from ..data.data_utils import read_image
 from ..evaluation.metrics import _hide, _IdentityGroups
+from .layout import add_title, title_height, wrap_title
 
 __all__ = ["hidden_mask", "rank_lists", "frame", "draw_rank_lists", "MATCH_COLOR", "MISMATCH_COLOR"]
 
@@ -83,8 +82,8 @@ def draw_rank_lists(out_path, query_paths, query_captions, query_notes, gallery_
     note_lines = max([1] + [note.count("\n") + 1 for note in query_notes])
     row_h = 0.25 + img_h + 0.13 * note_lines
     fig_w = cell_w * (k + 1.4) + 0.3
-    title_lines = textwrap.wrap(title, int(14 * fig_w))  # about 14 characters an inch at 9 points
-    title_h = 0.1 + 0.16 * len(title_lines)
+    title_lines = wrap_title(title, fig_w)
+    title_h = title_height(title_lines)
     fig_h = row_h * num_q + title_h
     fig = Figure(figsize=(fig_w, fig_h), dpi=110)
     for q in range(num_q):
@@ -105,6 +104,5 @@ def draw_rank_lists(out_path, query_paths, query_captions, query_notes, gallery_
             ax.set_frame_on(color is None)  # a framed image's frame is its border
             if color is None:
                 ax.set_xlabel(query_notes[q], fontsize=6, labelpad=2, linespacing=1.1, loc="left")
-    if title_lines:
-        fig.suptitle("\n".join(title_lines), fontsize=9, y=1 - 0.08 / fig_h, va="top")
+    add_title(fig, title_lines)
     fig.savefig(out_path)

@@ -96,6 +96,11 @@ def _attribute_names(split):
     return list(split.dataset.attribute_names or [f"attribute {a}" for a in range(num)])
 
 
+def _display_size(size_test, height=128):
+    """(H, W) to draw images at: ``height`` pixels high, with the aspect ratio the model sees."""
+    return height, round(height * size_test[1] / size_test[0])
+
+
 def draw_rank_list(split, out_dir, options):
     """``rank_list.png``: ``options.num_queries`` queries with their top-``options.topk`` gallery images."""
     ex, cfg = split.extracted, split.cfg
@@ -115,7 +120,7 @@ def draw_rank_list(split, out_dir, options):
     draw_rank_lists(
         path, [ex["img_paths"][r] for r in picks], [f"query id {ex['pids'][r]} cam{ex['camids'][r]}" for r in picks],
         notes, [ex["img_paths"][r] for r in split.g_rows], ranked, matches,
-        [f"id {p} cam{c}" for p, c in zip(g_pids, g_cams)], size=tuple(cfg.INPUT.SIZE_TEST),
+        [f"id {p} cam{c}" for p, c in zip(g_pids, g_cams)], size=_display_size(cfg.INPUT.SIZE_TEST),
         title=f"{split.label}: {q_mod} queries, top-{ranked.shape[1]} {g_mod} images "
               f"(green: same identity, red: other)")
     return [path]
@@ -157,7 +162,7 @@ def draw_attention(split, out_dir, options):
     maps = {name: np.concatenate([part[name] for part in maps]) for name in maps[0]}
     path = os.path.join(out_dir, "attention.png")
     plot_attention(path, np.concatenate(images), maps, [f"{MODALITY_NAMES[i[3]]} id {i[1]}" for i in items],
-                   MAP_TITLES, title=f"Attention maps, {split.label}")
+                   MAP_TITLES, title=f"Attention, {split.label}\n(each map scaled to its range: blue low, red high)")
     return [path]
 
 
