@@ -22,7 +22,7 @@ from fastreid_ext.data.datasets.bases import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.retrieval.pipeline import (build_index, default_query_modality, index_info, inference_config,
                                              open_index, search)
-from fastreid_ext.retrieval.plot import draw_rank_lists
+from fastreid_ext.retrieval.plot import plot_search_results
 from fastreid_ext.retrieval.results import RESULT_FORMATS
 from fastreid_ext.retrieval.sources import dataset_items, image_items, modality_code
 
@@ -100,7 +100,7 @@ def query(args):
     else:
         write(results, sys.stdout)
     if args.plot:
-        draw_rank_lists(results, args.plot, args.plot_queries)
+        plot_search_results(results, args.plot, args.plot_queries, cfg.INPUT.SIZE_TEST)
 
 
 def info(args):
