@@ -10,10 +10,11 @@ A (B, n) (n binary attributes, or the predictor's probabilities):
 - Embedding-III (:class:`AttributeChannelGates`, Eq. 6-7): one sigmoid channel gate w_i per attribute,
   giving n distinct maps F_i = w_i * F.
 
-Two places where the released code of the paper differs from its text, and this file follows the text:
-its Embedding-II multiplies a spatially constant attribute map with a 1x1 map, so the spatial softmax
-is uniform and the embedding does nothing; its Embedding-III returns n identical copies of one gate,
-which is a single gate. Neither is offered as an option since neither changes the model in a useful way.
+Where the released code of the paper differs from its text, this file follows the text: that code's
+Embedding-I attends over the channels of the pooled feature (scalar tokens), not over positions; its
+Embedding-II multiplies a spatially constant attribute map with a 1x1 map, so the spatial softmax is
+uniform and the embedding does nothing; its Embedding-III returns n identical copies of one gate, which
+is a single gate. None is offered as an option, since none changes the model in a useful way.
 """
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -187,7 +188,6 @@ class PAE(nn.Module):
                 f"MODEL.PAE.EMBEDDINGS must be a non-empty subset of (1, 2, 3), got {embeddings}; "
                 "set MODEL.PAE.ENABLED False to drop PAE"
             )
-        self.embeddings = embeddings
         self.num_attributes = num_attributes
         self.attr_proj = nn.Linear(num_attributes, channels)
         embed_dim, ffn_dim = embed_dim or channels, ffn_dim or channels
