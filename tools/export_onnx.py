@@ -2,10 +2,11 @@
 """Export a trained model to ONNX: inputs ``images`` (B, 3, H, W) float 0..255 and ``modalities`` (B,)
 int64 (0 visible, 1 infrared), plus ``attributes`` (B, A) float when the head reads ground-truth
 attributes (MODEL.PAE.TEST_ATTRIBUTES gt); outputs ``features`` (B, D) and ``attr_probs`` (B, A) when
-the model predicts attributes. The batch axis is dynamic; H, W are INPUT.SIZE_TEST.
+the model predicts attributes. The batch axis is dynamic; H, W are INPUT.SIZE_TEST. With TEST.FLIP.ENABLED
+the outputs average each image and its horizontal flip, as the evaluator's features do.
 
     python tools/export_onnx.py --config-file projects/PAENet/configs/sysu.yml --output paenet.onnx \
-        [--features-only] [--opset 17] MODEL.WEIGHTS output/sysu/paenet/model_final.pth [KEY VALUE ...]
+        [--features-only] [--no-flip] [--opset 17] MODEL.WEIGHTS output/sysu/paenet/model_final.pth [KEY VALUE ...]
 
 After writing, the graph is run with onnxruntime on a mixed-modality batch and compared with PyTorch.
 """
@@ -29,6 +30,8 @@ def parse_args(argv=None):
     parser.add_argument("--config-file", default="", metavar="FILE", help="path to config file")
     parser.add_argument("--output", required=True, help="the .onnx file to write")
     parser.add_argument("--features-only", action="store_true", help="leave out the attribute probabilities")
+    parser.add_argument("--no-flip", action="store_true",
+                        help="leave out the flipped-image average of TEST.FLIP.ENABLED")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset version")
     parser.add_argument("opts", nargs=argparse.REMAINDER, default=None, help="KEY VALUE config overrides")
     return parser.parse_args(argv)
@@ -49,7 +52,8 @@ def main(args):
     setup_logger(name="fastreid_ext")
     model, cfg = load_trained_model(setup_cfg(args))
     size, num_attributes = tuple(cfg.INPUT.SIZE_TEST), cfg.MODEL.HEADS.NUM_ATTRIBUTES
-    wrapper = export_onnx(model, args.output, size, num_attributes, not args.features_only, args.opset)
+    flip = cfg.TEST.FLIP.ENABLED and not args.no_flip
+    wrapper = export_onnx(model, args.output, size, num_attributes, not args.features_only, flip, args.opset)
     inputs = onnx_inputs(wrapper, 5, size, num_attributes, modalities=[0, 1, 1, 0, 1])
     outputs = run_onnx(args.output, inputs, wrapper.input_names)
     for name, ours, theirs in zip(wrapper.output_names, outputs, reference_outputs(wrapper, inputs)):

@@ -61,6 +61,17 @@ def test_gt_attributes_become_an_input(trained_tiny, tmp_path):
         onnx_inputs(wrapper, 2, cfg.INPUT.SIZE_TEST, num_attributes=0)
 
 
+def test_flip_averages_each_image_with_its_mirror(trained_tiny, tmp_path):
+    model, cfg = _trained(trained_tiny)
+    path = str(tmp_path / "paenet_flip.onnx")
+    wrapper = export_onnx(model, path, cfg.INPUT.SIZE_TEST, flip=True)
+    _check(wrapper, path, cfg, [[1, 0, 1]])
+    images, modalities = onnx_inputs(wrapper, 3, cfg.INPUT.SIZE_TEST)
+    features = run_onnx(path, (images, modalities), wrapper.input_names)[0]
+    mirrored = run_onnx(path, (images.flip(3), modalities), wrapper.input_names)[0]
+    np.testing.assert_allclose(features, mirrored, atol=1e-4)  # symmetric in the flip
+
+
 def test_unknown_routed_backbone_is_refused():
     class Routed(torch.nn.Module):
         def forward(self, x, modalities):
