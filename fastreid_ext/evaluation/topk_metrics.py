@@ -56,10 +56,11 @@ def evaluate_topk(topk, q_pids, g_pids, q_camids, g_camids, protocol, max_rank=2
     topk = np.asarray(topk, np.int64)
     q_pids, g_pids = np.asarray(q_pids).ravel(), np.asarray(g_pids).ravel()
     q_camids, g_camids = np.asarray(q_camids).ravel(), np.asarray(g_camids).ravel()
-    if topk.ndim != 2 or not topk.shape[1] or len(topk) != len(q_pids) or len(q_camids) != len(q_pids) or len(g_camids) != len(g_pids):
-        raise ValueError(f"top-k lists (Q, k >= 1) of shape {topk.shape} for {len(q_pids)} query pids, {len(q_camids)} query "
-                         f"camids, {len(g_pids)} gallery pids and {len(g_camids)} gallery camids")
-    if (topk.max() >= len(g_pids) or topk.min() < -1):
+    shapes_agree = len(topk) == len(q_pids) == len(q_camids) and len(g_camids) == len(g_pids)
+    if topk.ndim != 2 or not topk.shape[1] or not shapes_agree:
+        raise ValueError(f"top-k lists (Q, k >= 1) of shape {topk.shape} for {len(q_pids)} query pids, "
+                         f"{len(q_camids)} query camids, {len(g_pids)} gallery pids and {len(g_camids)} gallery camids")
+    if topk.max() >= len(g_pids) or topk.min() < -1:
         raise ValueError(f"top-k gallery indices must be in [-1, {len(g_pids)}), got [{topk.min()}, {topk.max()}]")
     found = topk >= 0
     rows = np.where(found, topk, 0)

@@ -4,10 +4,10 @@ search server (:mod:`~fastreid_ext.retrieval.server`).
 An index directory is a saved :class:`~fastreid_ext.retrieval.GalleryIndex` whose model fingerprint is
 the :func:`~fastreid_ext.retrieval.persistence.checkpoint_fingerprint` of ``MODEL.WEIGHTS``, plus
 ``extraction.json``: the checkpoint path, the modalities of the gallery images, and the config values
-that shape the features (``MODEL.*`` but the weights path, device, losses and pretraining, and
-``INPUT.SIZE_TEST``, ``TEST.FLIP.ENABLED``). Searching it with features of another checkpoint, or of the
-same one under other settings, is refused naming the difference: such features are not comparable with
-the gallery's.
+that shape the features (``MODEL.*`` but the weights path, device, losses, pretraining and number of
+training classes, and ``INPUT.SIZE_TEST``, ``TEST.FLIP.ENABLED``). Searching it with features of another
+checkpoint, or of the same one under other settings, is refused naming the difference: such features are
+not comparable with the gallery's.
 
 Features are extracted by the shared extractor (:func:`~fastreid_ext.evaluation.extractor.extract`) over
 the test loader (``TEST.IMS_PER_BATCH`` images a batch, ``DATALOADER.NUM_WORKERS`` workers).
@@ -36,7 +36,9 @@ EXTRACTION_FILE = "extraction.json"
 _MATCH_KEYS = ("id", "img_path", "pid", "camid", "modality")
 # Settings that shape the features; keys under an excluded prefix do not.
 _SETTING_PREFIXES = ("MODEL.", "INPUT.SIZE_TEST", "TEST.FLIP.ENABLED")
-_NOT_SETTINGS = ("MODEL.WEIGHTS", "MODEL.DEVICE", "MODEL.LOSSES.", "MODEL.STRICT_LOAD", "MODEL.BACKBONE.PRETRAIN")
+# (NUM_CLASSES sizes the training classifier, and load_trained_model may fill it in from the checkpoint.)
+_NOT_SETTINGS = ("MODEL.WEIGHTS", "MODEL.DEVICE", "MODEL.LOSSES.", "MODEL.STRICT_LOAD", "MODEL.BACKBONE.PRETRAIN",
+                 "MODEL.HEADS.NUM_CLASSES")
 
 
 def inference_config(config_file, opts):

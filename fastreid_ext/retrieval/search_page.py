@@ -111,7 +111,8 @@ function showResults(result) {
       element("div", {className: "file", textContent: match.img_path.split(/[\\\\/]/).slice(-3).join("/")}),
     ]);
     Object.assign(card.dataset, {rank: match.rank, score: match.score, id: match.id,
-                                 pid: match.pid === null ? "" : match.pid, camid: match.camid === null ? "" : match.camid});
+                                 pid: match.pid === null ? "" : match.pid,
+                                 camid: match.camid === null ? "" : match.camid});
     return card;
   }));
 }

@@ -54,8 +54,9 @@ def test_the_index_refuses_another_model_or_other_settings(colour_setup, tmp_pat
     changed = cfg.clone()
     changed.defrost()
     changed.MODEL.WEIGHTS = str(other)
-    with pytest.raises(FingerprintMismatchError, match=f"was indexed with the checkpoint {cfg.MODEL.WEIGHTS} "
-                                                      f"\\(fingerprint '[0-9a-f]{{16}}'\\), but MODEL.WEIGHTS is {other}"):
+    expected = (f"was indexed with the checkpoint {cfg.MODEL.WEIGHTS} \\(fingerprint '[0-9a-f]{{16}}'\\), "
+                f"but MODEL.WEIGHTS is {other}")
+    with pytest.raises(FingerprintMismatchError, match=expected):
         open_index(directory, changed)
 
     changed.MODEL.WEIGHTS = cfg.MODEL.WEIGHTS
@@ -74,7 +75,7 @@ def test_extraction_settings(colour_setup):
     assert settings["INPUT.SIZE_TEST"] == [16, 8] and settings["TEST.FLIP.ENABLED"] is False
     assert "MODEL.BACKBONE.DEPTH" in settings
     for key in ("MODEL.WEIGHTS", "MODEL.DEVICE", "MODEL.BACKBONE.PRETRAIN", "MODEL.BACKBONE.PRETRAIN_PATH",
-                "INPUT.SIZE_TRAIN", "DATALOADER.NUM_WORKERS"):
+                "MODEL.HEADS.NUM_CLASSES", "INPUT.SIZE_TRAIN", "DATALOADER.NUM_WORKERS"):
         assert key not in settings
     assert not any(key.startswith("MODEL.LOSSES.") for key in settings)
     json.dumps(settings)

@@ -49,6 +49,7 @@ def setup(trained_tiny, tmp_path_factory):
     cfg = trained_tiny.clone()
     cfg.defrost()
     cfg.DATASETS.ROOT = str(out / "data")
+    cfg.MODEL.HEADS.NUM_CLASSES = 0  # as in a training config: the tools take it from the checkpoint
     cfg.freeze()
     config_file = out / "config.yaml"
     config_file.write_text(cfg.dump())
