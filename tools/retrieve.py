@@ -37,7 +37,8 @@ def _add_model_and_source(parser, split):
                         help="an image file or a folder of images (searched recursively); repeatable")
     source.add_argument("--dataset", metavar="NAME", help="a registered dataset, e.g. SYSUMM01 (DATASETS.ROOT)")
     parser.add_argument("--split", default=split, choices=("query", "gallery"), help="the dataset's split")
-    parser.add_argument("--setting", help="the dataset's evaluation setting, e.g. all-1shot-seeded or v2t")
+    parser.add_argument("--setting", help="the dataset's evaluation setting, e.g. all-1shot-seeded or v2t "
+                                          "(default: its first default setting)")
     parser.add_argument("--trial", type=int, default=0, help="the setting's trial")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE pairs")
 
@@ -61,8 +62,6 @@ def parse_args(argv=None):
     info = commands.add_parser("info", help="print an index's header")
     info.add_argument("--index", required=True, metavar="DIR", help="index directory")
     args = parser.parse_args(argv)
-    if args.command != "info" and args.dataset and not args.setting:
-        parser.error("--dataset needs --setting")
     if args.command == "build" and bool(args.images) != bool(args.modality):
         parser.error("--modality goes with --images (and --images needs it): dataset items know their modality")
     if args.command == "query" and args.dataset and args.query_modality:

@@ -57,12 +57,13 @@ def image_items(paths, modality):
     return items
 
 
-def dataset_items(cfg, name, split, setting, trial):
-    """The ``split`` (``query`` or ``gallery``) of trial ``trial`` of ``setting`` of the registered dataset ``name``
-    (built with the options of ``cfg``: ``DATASETS.ROOT``, ``DATASETS.<NAME>.*``)."""
+def dataset_items(cfg, name, split, setting=None, trial=0):
+    """The ``split`` (``query`` or ``gallery``) of trial ``trial`` of ``setting`` (None: the dataset's first
+    default setting) of the registered dataset ``name`` (built with the options of ``cfg``:
+    ``DATASETS.ROOT``, ``DATASETS.<NAME>.*``)."""
     splits = ("query", "gallery")
     if split not in splits:
         raise ValueError(f"unknown split {split!r}: expected one of {splits}")
     dataset = build_cm_dataset(cfg, name)
-    query, gallery = dataset.test_split(setting, trial)
+    query, gallery = dataset.test_split(setting or dataset.default_settings()[0], trial)
     return query if split == "query" else gallery

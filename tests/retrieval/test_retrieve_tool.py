@@ -56,8 +56,8 @@ def setup(trained_tiny, tmp_path_factory):
     dataset = build_cm_dataset(cfg, "SYSUMM01")
     query, gallery = dataset.test_split(SETTING, 0)
     index = str(out / "index")
-    _run("build", "--config-file", str(config_file), "--index", index, "--dataset", "SYSUMM01", "--setting", SETTING,
-         "--trial", "0")
+    assert dataset.default_settings()[0] == SETTING  # what build takes without --setting
+    _run("build", "--config-file", str(config_file), "--index", index, "--dataset", "SYSUMM01")
     return cfg, str(config_file), dataset, query, gallery, index, out
 
 
