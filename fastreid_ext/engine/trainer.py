@@ -6,6 +6,7 @@ from collections import OrderedDict
 
 from fastreid.engine import DefaultTrainer
 from fastreid.engine import hooks as fr_hooks
+from fastreid.solver import build_optimizer
 from fastreid.utils import comm
 
 from ..data import build_cm_dataset, build_cm_test_loader, build_cm_train_loader
@@ -43,6 +44,14 @@ class CMTrainer(DefaultTrainer):
         return CMCheckpointer(model, cfg.OUTPUT_DIR, strict=cfg.MODEL.STRICT_LOAD,
                               save_to_disk=comm.is_main_process(), extra_state={"config": cfg.dump()},
                               **optimizer, **(scheduler or {}))
+
+    @classmethod
+    def build_optimizer(cls, cfg, model):
+        # FastReID's default flattens the parameters into one buffer whose gradients are views
+        # (ContiguousParams). torch >= 2.0's ``zero_grad()`` sets gradients to None, which cuts those
+        # views: backward then fills new tensors and the optimizer steps on stale zeros, so nothing
+        # learns. Plain parameter groups avoid it.
+        return build_optimizer(cfg, model, contiguous=False)
 
     @classmethod
     def build_train_loader(cls, cfg):
