@@ -37,7 +37,12 @@ def _state(trainer):
 def test_resume_is_exact(synthvi_root, tmp_path):
     opts = ["TEST.SETTINGS", ["all-1shot-seeded"], "SOLVER.WARMUP_ITERS", 3]
     straight = _trainer(tiny_cfg(synthvi_root, tmp_path / "straight", "projects/PAENet/configs/synthvi.yml", *opts))
+    initial = {k: v.clone() for k, v in straight.model.state_dict().items()}
     straight.train()
+    # Training moved the weights (else equality below would prove nothing).
+    assert not torch.equal(initial["heads.classifier.weight"], straight.model.state_dict()["heads.classifier.weight"])
+    assert not torch.equal(initial["backbone.visible.conv1.weight"],
+                           straight.model.state_dict()["backbone.visible.conv1.weight"])
     k = straight.iters_per_epoch
 
     cfg = tiny_cfg(synthvi_root, tmp_path / "resumed", "projects/PAENet/configs/synthvi.yml", *opts)
