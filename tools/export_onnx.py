@@ -33,6 +33,8 @@ def parse_args(argv=None):
     parser.add_argument("--no-flip", action="store_true",
                         help="leave out the flipped-image average of TEST.FLIP.ENABLED")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset version")
+    parser.add_argument("--raw-features", action="store_true",
+                        help="output the BNNeck features as they are, not L2-normalised (the cosine metric's input)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, default=None, help="KEY VALUE config overrides")
     return parser.parse_args(argv)
 
@@ -53,7 +55,8 @@ def main(args):
     model, cfg = load_trained_model(setup_cfg(args))
     size, num_attributes = tuple(cfg.INPUT.SIZE_TEST), cfg.MODEL.HEADS.NUM_ATTRIBUTES
     flip = cfg.TEST.FLIP.ENABLED and not args.no_flip
-    wrapper = export_onnx(model, args.output, size, num_attributes, not args.features_only, flip, args.opset)
+    wrapper = export_onnx(model, args.output, size, num_attributes, not args.features_only, flip, args.opset,
+                          normalize=not args.raw_features)
     inputs = onnx_inputs(wrapper, 5, size, num_attributes, modalities=[0, 1, 1, 0, 1])
     outputs = run_onnx(args.output, inputs, wrapper.input_names)
     for name, ours, theirs in zip(wrapper.output_names, outputs, reference_outputs(wrapper, inputs)):

@@ -92,8 +92,6 @@ def _add_data_config(cfg):
 def _add_model_config(cfg):
     # Dual-stream ResNet: stages before this one (stem, layer1..) are modality-specific; layer1..layer4.
     cfg.MODEL.BACKBONE.SHARED_FROM = "layer1"
-    # Average the eval outputs of each image and its horizontal flip (inside the model; keep TEST.FLIP off).
-    cfg.MODEL.TEST_FLIP = False
     # Number of binary attributes of the dataset (0: none); heads that use attributes read it.
     cfg.MODEL.HEADS.NUM_ATTRIBUTES = 0
     cfg.MODEL.HEADS.ATTR_PRED = CN()

@@ -13,6 +13,7 @@ import logging
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..modeling.backbones.dual_stream_resnet import DualStreamResNet
@@ -31,14 +32,18 @@ class ExportableModel(nn.Module):
         model: the trained ``CrossModalityBaseline`` (its modules are shared, not copied).
         attr_probs: also return the predicted attribute probabilities (when the head predicts them).
         flip: average the outputs of each image and of its horizontal flip, as the evaluator's extractor
-            does with ``TEST.FLIP.ENABLED`` (``MODEL.TEST_FLIP``, the model's own flip, is always kept).
+            does with ``TEST.FLIP.ENABLED``.
+        normalize: L2-normalise the features, as the cosine metric of the evaluator and of the gallery
+            index does (``TEST.METRIC cosine``, the default). The raw BNNeck features amplify float
+            rounding through channels of small running variance; the unit features are the ones
+            retrieval compares.
     Inputs: ``images`` (B, 3, H, W) float 0..255; ``modalities`` (B,) int64, 0 visible / 1 infrared;
     ``attributes`` (B, A) float, only when :attr:`needs_attributes` (the head reads ground-truth
     attributes at test time, ``MODEL.PAE.TEST_ATTRIBUTES gt``).
     Outputs: ``features`` (B, D), then ``attr_probs`` (B, A) if requested.
     """
 
-    def __init__(self, model, attr_probs=True, flip=False):
+    def __init__(self, model, attr_probs=True, flip=False, normalize=True):
         super().__init__()
         routed = "modalities" in inspect.signature(model.backbone.forward).parameters
         if routed and not isinstance(model.backbone, DualStreamResNet):
@@ -48,6 +53,7 @@ class ExportableModel(nn.Module):
         self.needs_attributes = getattr(model.heads, "test_attributes", None) == "gt"
         self.attr_probs = attr_probs and getattr(model.heads, "attr_predictor", None) is not None
         self.flip = flip
+        self.normalize = normalize
 
     @property
     def input_names(self):
@@ -69,21 +75,16 @@ class ExportableModel(nn.Module):
         outputs = self.model.heads(self._feature_map(images, batch["modalities"]), batch)
         return [outputs["features"]] + ([outputs["attr_probs"]] if self.attr_probs else [])
 
-    def _model(self, images, batch):
-        """What ``CrossModalityBaseline.forward`` returns, on normalised images."""
-        outputs = self._head(images, batch)
-        if self.model.test_flip:
-            outputs = [(a + b) / 2 for a, b in zip(outputs, self._head(images.flip(3), batch))]
-        return outputs
-
     def forward(self, images, modalities, attributes=None):
         batch = {"modalities": modalities}
         if self.needs_attributes:
             batch["attributes"] = attributes
         images = self.model.preprocess_image({"images": images})
-        outputs = self._model(images, batch)
+        outputs = self._head(images, batch)
         if self.flip:
-            outputs = [(a + b) / 2 for a, b in zip(outputs, self._model(images.flip(3), batch))]
+            outputs = [(a + b) / 2 for a, b in zip(outputs, self._head(images.flip(3), batch))]
+        if self.normalize:
+            outputs[0] = F.normalize(outputs[0], dim=1)
         return tuple(outputs)
 
 
@@ -104,18 +105,18 @@ def onnx_inputs(wrapper, batch_size, image_size, num_attributes=0, modalities=No
     return tuple(inputs)
 
 
-def export_onnx(model, path, image_size, num_attributes=0, attr_probs=True, flip=False, opset=17):
+def export_onnx(model, path, image_size, num_attributes=0, attr_probs=True, flip=False, opset=17, normalize=True):
     """Write the inference graph of ``model`` (a ``CrossModalityBaseline``) to ``path``.
 
     Args:
         image_size: (H, W) of the inputs (``INPUT.SIZE_TEST``); the batch axis is dynamic.
         num_attributes: A of the ``attributes`` input (``MODEL.HEADS.NUM_ATTRIBUTES``), needed when the
             head reads ground-truth attributes.
-        attr_probs, flip: as :class:`ExportableModel`.
+        attr_probs, flip, normalize: as :class:`ExportableModel`.
     Returns:
         the :class:`ExportableModel` that was exported (for checks against the ONNX graph).
     """
-    wrapper = ExportableModel(model, attr_probs, flip).eval()
+    wrapper = ExportableModel(model, attr_probs, flip, normalize).eval()
     axes = {name: {0: BATCH_AXIS} for name in wrapper.input_names + wrapper.output_names}
     with torch.no_grad():
         # The TorchScript-based exporter: the torch.export-based one needs the onnxscript package.
@@ -146,4 +147,7 @@ def reference_outputs(wrapper, inputs):
     outputs = [wrapper.model(batch)]
     if wrapper.flip:
         outputs.append(wrapper.model(dict(batch, images=batch["images"].flip(3))))
-    return [np.mean([out[name].cpu().numpy() for out in outputs], axis=0) for name in wrapper.output_names]
+    results = [np.mean([out[name].cpu().numpy() for out in outputs], axis=0) for name in wrapper.output_names]
+    if wrapper.normalize:
+        results[0] = results[0] / np.linalg.norm(results[0], axis=1, keepdims=True)
+    return results

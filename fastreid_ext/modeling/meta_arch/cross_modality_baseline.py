@@ -36,11 +36,10 @@ class CrossModalityBaseline(nn.Module):
         heads: module ``(feat_map, batch) -> dict`` following the head contract.
         losses: loss modules ``(outputs, batch) -> Tensor`` with distinct ``loss_name``.
         pixel_mean, pixel_std: per-channel normalisation on the 0..255 scale.
-        test_flip: at test time, average every output with that of the horizontally flipped image.
     """
 
     @configurable
-    def __init__(self, *, backbone, heads, losses, pixel_mean, pixel_std, test_flip=False):
+    def __init__(self, *, backbone, heads, losses, pixel_mean, pixel_std):
         super().__init__()
         names = [loss.loss_name for loss in losses]
         if len(set(names)) != len(names):
@@ -48,7 +47,6 @@ class CrossModalityBaseline(nn.Module):
         self.backbone = backbone
         self.heads = heads
         self.losses = nn.ModuleList(losses)
-        self.test_flip = test_flip
         self.register_buffer("pixel_mean", torch.tensor(pixel_mean, dtype=torch.float32).view(1, -1, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(pixel_std, dtype=torch.float32).view(1, -1, 1, 1), False)
         self._backbone_takes_modalities = "modalities" in inspect.signature(backbone.forward).parameters
@@ -61,7 +59,6 @@ class CrossModalityBaseline(nn.Module):
             "losses": build_losses(cfg),
             "pixel_mean": cfg.MODEL.PIXEL_MEAN,
             "pixel_std": cfg.MODEL.PIXEL_STD,
-            "test_flip": cfg.MODEL.TEST_FLIP,
         }
 
     @property
@@ -75,9 +72,6 @@ class CrossModalityBaseline(nn.Module):
         if self.training:
             log_accuracy(outputs["pred_class_logits"], batch["targets"])
             return {loss.loss_name: loss(outputs, batch) for loss in self.losses}
-        if self.test_flip:
-            flipped = self.heads(self.extract(images.flip(3), batch), batch)
-            outputs = {k: (v + flipped[k]) / 2 for k, v in outputs.items()}
         return outputs
 
     def preprocess_image(self, batch):
