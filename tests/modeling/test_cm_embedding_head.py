@@ -12,7 +12,7 @@ def head_cfg(*opts):
     cfg.MODEL.BACKBONE.FEAT_DIM = 8
     cfg.MODEL.HEADS.NAME = "CMEmbeddingHead"
     cfg.MODEL.HEADS.NUM_CLASSES = 3
-    cfg.MODEL.HEADS.POOL_LAYER = "GeneralizedMeanPoolingP"
+    cfg.MODEL.HEADS.POOL_LAYER = "GeneralizedMeanPooling"
     cfg.MODEL.HEADS.WITH_BNNECK = True
     cfg.MODEL.HEADS.NECK_FEAT = "before"
     cfg.merge_from_list(list(opts))

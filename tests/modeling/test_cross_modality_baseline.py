@@ -21,7 +21,7 @@ def tiny_cfg(*opts):
         "MODEL.BACKBONE.FEAT_DIM", 512,
         "MODEL.HEADS.NAME", "CMEmbeddingHead",
         "MODEL.HEADS.NUM_CLASSES", 3,
-        "MODEL.HEADS.POOL_LAYER", "GeneralizedMeanPoolingP",
+        "MODEL.HEADS.POOL_LAYER", "GeneralizedMeanPooling",
         "MODEL.HEADS.WITH_BNNECK", True,
         "MODEL.LOSSES.NAME", ("CrossEntropyLoss", "MarginMMDLoss", "HeteroCenterTripletLoss"),
         "MODEL.LOSSES.MMD.MARGIN", None,

@@ -14,7 +14,7 @@ def _cfg(**pae):
     cfg.MODEL.HEADS.NAME = "PAENetHead"
     cfg.MODEL.BACKBONE.FEAT_DIM = C
     cfg.MODEL.HEADS.NUM_CLASSES = NUM_CLASSES
-    cfg.MODEL.HEADS.POOL_LAYER = "GeneralizedMeanPoolingP"
+    cfg.MODEL.HEADS.POOL_LAYER = "GeneralizedMeanPooling"
     cfg.MODEL.HEADS.NECK_FEAT = "before"
     cfg.MODEL.HEADS.NUM_ATTRIBUTES = N_ATTR
     cfg.MODEL.HEADS.ATTR_PRED.ENABLED = True
