@@ -172,6 +172,7 @@ def main(argv=None):
     args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                         "retrieval_quick.json" if args.quick else "retrieval.json")
     torch.set_num_threads(faiss.omp_get_max_threads())  # same threads for both sides
+    load_at_start = os.getloadavg()[0]  # other processes share the CPUs
     rows, sweeps = [], []
     for n, dim in QUICK_SIZES if args.quick else FULL_SIZES:
         print(f"{n:,} x {dim}:", flush=True)
@@ -186,7 +187,8 @@ def main(argv=None):
                                "platform": platform.platform(), "python": sys.version.split()[0],
                                "faiss": faiss.__version__, "torch": torch.__version__,
                                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                               / 1024},
+                               / 1024, "load_average_at_start": load_at_start,
+                               "load_average_at_end": os.getloadavg()[0]},
                    "quick": args.quick, "queries": args.queries, "repeats": args.repeats, "k": K,
                    "results": rows, "sweeps": sweeps, "markdown": table}, f, indent=2)
     print(f"wrote {args.out}")
