@@ -41,8 +41,8 @@ def _train(grid, config_file, opts, sources, seed, data_root, run_dir, extra_opt
     args += ["DATASETS.ROOT", data_root, "OUTPUT_DIR", run_dir, "SEED", str(seed),
              "DATASETS.NAMES", f"('{grid.dataset}',)", "DATASETS.TESTS", f"('{grid.dataset}',)",
              "TEST.SETTINGS", f"['{grid.setting}']"]
-    if sources:
-        args += ["TEST.ATTRIBUTES", str(list(sources))]
+    # Always set: an empty list leaves a head without attribute input on its own setting.
+    args += ["TEST.ATTRIBUTES", str(list(sources))]
     args += [str(o) for o in (*grid.common_opts, *opts, *extra_opts)]
     os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "stdout.txt"), "a") as log:
