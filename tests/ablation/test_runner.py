@@ -41,7 +41,7 @@ def test_run_resume_and_tables(synthvi_root, tmp_path, monkeypatch):
     assert [(r["config"], r["seed"]) for r in rows] == [("baseline", 0), ("paenet/gt", 0), ("paenet/pred", 0)]
     for row in rows:
         assert set(row) == {"grid", "config", "seed", "rank1", "mAP", "mINP", "seconds"}
-        assert 0 <= row["mINP"] <= row["mAP"] <= 1 and 0 <= row["rank1"] <= 1
+        assert all(0 <= row[name] <= 1 for name in ("rank1", "mAP", "mINP"))
     evaluation = runner._evaluation(str(tmp_path / "runs" / "tiny" / "paenet" / "seed0"))
     assert rows[1]["mAP"] == pytest.approx(evaluation["SYSUMM01/all-1shot-seeded/gt/mAP"] / 100)
     assert rows[2]["mAP"] == pytest.approx(evaluation["SYSUMM01/all-1shot-seeded/pred/mAP"] / 100)
