@@ -76,3 +76,17 @@ def test_train_then_eval_only(synthvi_root, tmp_path):
         cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode != 0
     assert "shape mismatch: heads.pae" in proc.stderr
+
+
+@pytest.mark.parametrize("config, losses", [
+    ("projects/PAENet/configs/sysu.yml", ("loss_cls", "loss_mmd", "loss_hct", "loss_attr")),
+    ("projects/PAENet/configs/sysu_agw.yml", ("loss_cls", "loss_wrt", "loss_attr")),
+    ("projects/PAENet/configs/sysu_hct.yml", ("loss_cls", "loss_hct", "loss_attr")),
+])
+def test_paper_configs_train_on_synthvi(config, losses, synthvi_root, tmp_path):
+    """The paper-setting configs, shrunk (ResNet-18, no ImageNet file), train through train_net."""
+    log = _run("--config-file", config, "DATASETS.ROOT", synthvi_root, "OUTPUT_DIR", str(tmp_path),
+               "MODEL.BACKBONE.PRETRAIN", "False", *TINY, "DATALOADER.NUM_INSTANCE", "4")
+    for loss in losses:
+        assert f"{loss}:" in log, loss
+    assert (tmp_path / "model_final.pth").is_file()
