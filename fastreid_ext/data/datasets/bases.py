@@ -53,6 +53,20 @@ def read_id_list(path):
     return ids
 
 
+def read_path_label_list(path):
+    """``(line number, relative path)`` of each entry of a ``<relative path> <label>`` list (RegDB
+    ``idx/*.txt``, LLCM ``idx/train_*.txt``); blank lines are skipped, malformed ones name file and line.
+    The label column is not used: identities come from the path."""
+    with open(path) as f:
+        for line_no, line in enumerate(f, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2:
+                raise ValueError(f"{path}:{line_no}: expected '<relative path> <label>', got {line.strip()!r}")
+            yield line_no, fields[0]
+
+
 def list_images(directory):
     """Image files of ``directory`` sorted by name (the order public protocol code draws from)."""
     return [os.path.join(directory, name) for name in sorted(os.listdir(directory)) if is_image_file(name)]

@@ -21,7 +21,7 @@ from fastreid.data.datasets import DATASET_REGISTRY
 
 from .attributes import load_attributes
 from .bases import (INFRARED, VISIBLE, CrossModalityDataset, MODALITY_NAMES, common_options, list_images,
-                    read_id_list, require_disjoint, require_nonempty, seeded_gallery)
+                    read_id_list, read_path_label_list, require_disjoint, require_nonempty, seeded_gallery)
 
 logger = logging.getLogger(__name__)
 
@@ -94,18 +94,12 @@ class LLCM(CrossModalityDataset):
     def _read_list(self, path, modality):
         """``[(abs path, pid, camid, modality)]`` of a training list; errors name the file and line."""
         entries = []
-        with open(path) as f:
-            for line_no, line in enumerate(f, start=1):
-                fields = line.split()
-                if not fields:
-                    continue
-                if len(fields) != 2:
-                    raise ValueError(f"{path}:{line_no}: expected '<relative path> <label>', got {line.strip()!r}")
-                match = _PATH.search(fields[0])
-                if match is None:
-                    raise ValueError(f"{path}:{line_no}: path {fields[0]!r} is not .../cam<N>/<person id>/<file>")
-                entries.append((os.path.join(self.dataset_dir, fields[0]), int(match.group(2)),
-                                int(match.group(1)), modality))
+        for line_no, relative in read_path_label_list(path):
+            match = _PATH.search(relative)
+            if match is None:
+                raise ValueError(f"{path}:{line_no}: path {relative!r} is not .../cam<N>/<person id>/<file>")
+            entries.append((os.path.join(self.dataset_dir, relative), int(match.group(2)), int(match.group(1)),
+                            modality))
         return require_nonempty(entries, "train", path)
 
     @staticmethod

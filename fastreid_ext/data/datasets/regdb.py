@@ -17,8 +17,8 @@ from fastreid.config import configurable
 from fastreid.data.datasets import DATASET_REGISTRY
 
 from .attributes import folder_identities, load_attributes
-from .bases import (INFRARED, VISIBLE, CrossModalityDataset, common_options, require_disjoint,
-                    require_nonempty)
+from .bases import (INFRARED, VISIBLE, CrossModalityDataset, common_options, read_path_label_list,
+                    require_disjoint, require_nonempty)
 
 logger = logging.getLogger(__name__)
 
@@ -98,17 +98,11 @@ class RegDB(CrossModalityDataset):
         folder, camid, code = MODALITIES[modality]
         pattern = re.compile(rf"^{folder}/(\d+)/[^/]+$")
         entries = []
-        with open(path) as f:
-            for line_no, line in enumerate(f, start=1):
-                fields = line.split()
-                if not fields:
-                    continue
-                if len(fields) != 2:
-                    raise ValueError(f"{path}:{line_no}: expected '<relative path> <label>', got {line.strip()!r}")
-                match = pattern.match(fields[0])
-                if match is None:
-                    raise ValueError(f"{path}:{line_no}: path {fields[0]!r} is not {folder}/<person id>/<file>")
-                entries.append((os.path.join(self.dataset_dir, fields[0]), int(match.group(1)), camid, code))
+        for line_no, relative in read_path_label_list(path):
+            match = pattern.match(relative)
+            if match is None:
+                raise ValueError(f"{path}:{line_no}: path {relative!r} is not {folder}/<person id>/<file>")
+            entries.append((os.path.join(self.dataset_dir, relative), int(match.group(1)), camid, code))
         return entries
 
     @staticmethod
