@@ -1,9 +1,13 @@
 """Run an ablation grid through ``tools/train_net.py`` (the normal training and evaluation path), resumably.
 
-Every run trains in ``<out>/runs/<grid>/<run>/seed<s>``; each finished cell is a row of
-``<out>/results.json`` (``{"grid", "config", "seed", "rank1", "mAP", "mINP", "seconds"}``, metrics as
-fractions). Rows already there are not run again, and a run stopped mid-way resumes from its last
-checkpoint (``--resume``).
+Every run trains in ``<out>/runs/<run>/seed<s>``; grids that name the same run with the same
+training share it (``run.json`` records what it was trained with, and a grid that asks for something
+else under the same name is refused). A shared run serves a grid only with the test-time attribute
+sources it was evaluated with, so grids that share runs evaluate every source (PAENet's do). Each
+finished cell is a row of ``<out>/results.json`` (``{"grid", "config", "seed", "rank1", "mAP",
+"mINP", "seconds"}``, metrics as fractions, seconds the run's training and evaluation time). Rows
+already there are not run again, and a run stopped mid-way resumes from its last checkpoint
+(``--resume``).
 """
 import csv
 import json
@@ -33,18 +37,46 @@ def _evaluation(run_dir):
     return records[-1] if records else None
 
 
-def _train(grid, config_file, opts, sources, seed, data_root, run_dir, extra_opts):
-    args = [sys.executable, os.path.join(REPO, "tools", "train_net.py"), "--config-file",
-            os.path.join(REPO, config_file)]
+def _training(grid, config_file, opts, seed, data_root, extra_opts):
+    """What one run trains: ``{"config_file", "opts"}`` (train_net.py's ``KEY VALUE`` list, without
+    OUTPUT_DIR and the evaluated attribute sources)."""
+    args = ["DATASETS.ROOT", data_root, "SEED", str(seed),
+            "DATASETS.NAMES", f"('{grid.dataset}',)", "DATASETS.TESTS", f"('{grid.dataset}',)",
+            "TEST.SETTINGS", f"['{grid.setting}']"]
+    return {"config_file": config_file, "opts": args + [str(o) for o in (*grid.common_opts, *opts, *extra_opts)]}
+
+
+def _claim(run_dir, run, training):
+    """Record what ``run_dir`` trains (``run.json``); refuse a run dir trained with something else."""
+    path = os.path.join(run_dir, "run.json")
+    if os.path.isfile(path):
+        with open(path) as f:
+            recorded = json.load(f)
+        if {k: recorded[k] for k in training} != training:
+            raise ValueError(f"{path}: run {run!r} was trained with\n  {_command(recorded)}\n"
+                             f"but is now asked for with\n  {_command(training)}\n"
+                             "give the new configuration another run name, or use another --out")
+        return recorded
+    os.makedirs(run_dir, exist_ok=True)
+    _record(run_dir, training)
+    return training
+
+
+def _command(training):
+    return " ".join(["--config-file", training["config_file"], *training["opts"]])
+
+
+def _record(run_dir, recorded):
+    atomic_write(os.path.join(run_dir, "run.json"), lambda f: json.dump(recorded, f, indent=1), mode="w")
+
+
+def _train(training, sources, run_dir):
+    # The config file is relative to the repository, the run's cwd. TEST.ATTRIBUTES is always set (an
+    # empty list leaves a head without attribute input on its own setting); the opts may override it.
+    args = [sys.executable, os.path.join(REPO, "tools", "train_net.py"), "--config-file", training["config_file"],
+            "TEST.ATTRIBUTES", str(list(sources)), *training["opts"], "OUTPUT_DIR", run_dir]
     if os.path.isfile(os.path.join(run_dir, "last_checkpoint")):
         args.append("--resume")
-    args += ["DATASETS.ROOT", data_root, "OUTPUT_DIR", run_dir, "SEED", str(seed),
-             "DATASETS.NAMES", f"('{grid.dataset}',)", "DATASETS.TESTS", f"('{grid.dataset}',)",
-             "TEST.SETTINGS", f"['{grid.setting}']"]
-    # Always set: an empty list leaves a head without attribute input on its own setting.
-    args += ["TEST.ATTRIBUTES", str(list(sources))]
-    args += [str(o) for o in (*grid.common_opts, *opts, *extra_opts)]
-    os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "stdout.txt"), "a") as log:
         proc = subprocess.run(args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
@@ -57,7 +89,8 @@ def _row(grid, cell, seed, record, seconds):
     prefix = f"{grid.dataset}/{grid.setting}/{cell.attributes or 'na'}"
     missing = [f"{prefix}/{key}" for _, key in METRICS if f"{prefix}/{key}" not in record]
     if missing:
-        raise KeyError(f"grid {grid.name}, cell {cell.config}, seed {seed}: metrics.json lacks {missing}")
+        raise KeyError(f"grid {grid.name}, cell {cell.config}, seed {seed}: metrics.json lacks {missing} "
+                       "(a run shared with another grid has only the attribute sources that grid evaluated)")
     row = {"grid": grid.name, "config": cell.config, "seed": seed}
     row.update({name: record[f"{prefix}/{key}"] / 100.0 for name, key in METRICS})
     row["seconds"] = round(seconds, 1)
@@ -85,15 +118,19 @@ def run_grid(grid, seeds, data_root, out_dir, extra_opts=()):
             done = {(r["grid"], r["config"], r["seed"]) for r in rows}
             if all((grid.name, cell.config, seed) in done for cell in cells):
                 continue
-            run_dir = os.path.join(out_dir, "runs", grid.name, run, f"seed{seed}")
-            start = time.perf_counter()
+            run_dir = os.path.join(out_dir, "runs", run, f"seed{seed}")
+            recorded = _claim(run_dir, run, _training(grid, config_file, opts, seed, data_root, extra_opts))
             record = _evaluation(run_dir)
             if record is None:
                 logger.info("grid %s: training %s, seed %d", grid.name, run, seed)
-                _train(grid, config_file, opts, sources, seed, data_root, run_dir, extra_opts)
+                start = time.perf_counter()
+                _train(recorded, sources, run_dir)
                 record = _evaluation(run_dir)
-            seconds = time.perf_counter() - start
-            rows.extend(_row(grid, cell, seed, record, seconds) for cell in cells
+                recorded["seconds"] = recorded.get("seconds", 0) + time.perf_counter() - start
+                _record(run_dir, recorded)
+            else:
+                logger.info("grid %s: %s, seed %d already trained in %s", grid.name, run, seed, run_dir)
+            rows.extend(_row(grid, cell, seed, record, recorded.get("seconds", 0)) for cell in cells
                         if (grid.name, cell.config, seed) not in done)
             _save_results(out_dir, rows)
     return [r for r in rows if r["grid"] == grid.name]

@@ -42,7 +42,7 @@ def test_run_resume_and_tables(synthvi_root, tmp_path, monkeypatch):
     for row in rows:
         assert set(row) == {"grid", "config", "seed", "rank1", "mAP", "mINP", "seconds"}
         assert all(0 <= row[name] <= 1 for name in ("rank1", "mAP", "mINP"))
-    evaluation = runner._evaluation(str(tmp_path / "runs" / "tiny" / "paenet" / "seed0"))
+    evaluation = runner._evaluation(str(tmp_path / "runs" / "paenet" / "seed0"))
     assert rows[1]["mAP"] == pytest.approx(evaluation["SYSUMM01/all-1shot-seeded/gt/mAP"] / 100)
     assert rows[2]["mAP"] == pytest.approx(evaluation["SYSUMM01/all-1shot-seeded/pred/mAP"] / 100)
     assert json.loads((tmp_path / "results.json").read_text()) == rows
@@ -53,6 +53,18 @@ def test_run_resume_and_tables(synthvi_root, tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "_train", no_training)
     assert run_grid(grid, [0], synthvi_root, str(tmp_path)) == rows
 
+    # Another grid naming the same run with the same training shares it, for the sources evaluated there;
+    # with other overrides it is refused.
+    shared = Grid("other", (Cell("paenet", "paenet", config, (), "pred"),), common_opts=TINY)
+    assert run_grid(shared, [0], synthvi_root, str(tmp_path))[0]["mAP"] == rows[2]["mAP"]
+    unevaluated = Grid("none", (Cell("paenet", "paenet", config, (), "none"),), common_opts=TINY)
+    with pytest.raises(KeyError, match="lacks.*all-1shot-seeded/none/mAP"):
+        run_grid(unevaluated, [0], synthvi_root, str(tmp_path))
+    clash = Grid("clash", (Cell("paenet", "paenet", config, ("MODEL.PAE.ENABLED", "False"), "pred"),),
+                 common_opts=TINY)
+    with pytest.raises(ValueError, match=r"run\.json: run 'paenet' was trained with"):
+        run_grid(clash, [0], synthvi_root, str(tmp_path))
+
     table = summarise(rows, grid)
     assert [e["config"] for e in table] == ["baseline", "paenet/gt", "paenet/pred"]
     assert table[0]["mAP"] == pytest.approx(rows[0]["mAP"]) and table[0]["mAP_std"] == 0
@@ -60,3 +72,12 @@ def test_run_resume_and_tables(synthvi_root, tmp_path, monkeypatch):
     assert "| paenet/pred | 1 |" in markdown
     for ext in ("md", "csv", "json", "png"):
         assert (tmp_path / f"tiny.{ext}").stat().st_size > 0
+
+
+def test_grids_agree_on_shared_runs():
+    """A run name used by several grids means one training: the grids must ask for the same one."""
+    seen = {}
+    for name in ("table3", "table6", "attributes"):
+        for run, (config_file, opts, _) in GRID_REGISTRY.get(name)().runs().items():
+            assert seen.setdefault(run, (config_file, opts)) == (config_file, opts), (name, run)
+    assert {"mmd", "mmd+pae+aal"} <= set(seen) and len(seen) == 9

@@ -55,3 +55,20 @@ def test_attribute_predictor():
     assert torch.allclose(probs, torch.sigmoid(logits), atol=1e-6)
     with pytest.raises(ValueError, match="MODEL.HEADS.NUM_ATTRIBUTES"):
         build_heads(head_cfg("MODEL.HEADS.ATTR_PRED.ENABLED", True))
+
+
+def test_attribute_predictor_bn_norm():
+    opts = ("MODEL.HEADS.NUM_ATTRIBUTES", 5, "MODEL.HEADS.ATTR_PRED.ENABLED", True)
+    plain = build_heads(head_cfg(*opts)).train()
+    head = build_heads(head_cfg(*opts, "MODEL.HEADS.ATTR_PRED.NORM", "BN")).train()
+    bn, fc = head.attr_predictor
+    pooled = gem(FEAT_MAP)
+    expected = (pooled - pooled.mean(0)) / torch.sqrt(pooled.var(0, unbiased=False) + bn.eps) @ fc.weight.T + fc.bias
+    logits = head(FEAT_MAP, BATCH)["attr_pred_logits"]
+    assert torch.allclose(logits, expected, atol=1e-5)
+    # A feature ten times larger moves the plain FC's logits tenfold, not the normalised ones.
+    assert torch.allclose(head(10 * FEAT_MAP, BATCH)["attr_pred_logits"], logits, atol=1e-4)
+    assert not torch.allclose(plain(10 * FEAT_MAP, BATCH)["attr_pred_logits"],
+                              plain(FEAT_MAP, BATCH)["attr_pred_logits"])
+    with pytest.raises(ValueError, match="MODEL.HEADS.ATTR_PRED.NORM must be one of"):
+        build_heads(head_cfg(*opts, "MODEL.HEADS.ATTR_PRED.NORM", "LN"))

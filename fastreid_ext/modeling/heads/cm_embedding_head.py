@@ -14,6 +14,8 @@ from torch import nn
 
 __all__ = ["CMEmbeddingHead"]
 
+ATTR_PRED_NORMS = ("none", "BN")
+
 
 @REID_HEADS_REGISTRY.register()
 class CMEmbeddingHead(EmbeddingHead):
@@ -26,24 +28,30 @@ class CMEmbeddingHead(EmbeddingHead):
         num_attributes: A, the number of binary attributes.
         attr_pred: add an FC from the pooled feature to A logits: ``attr_pred_logits`` in
             training, ``attr_probs`` (their sigmoid) at test time.
+        attr_pred_norm: ``"none"``, or ``"BN"``: a BatchNorm1d of the pooled feature before that FC.
         **kwargs: the arguments of FastReID's ``EmbeddingHead``.
     """
 
     @configurable
-    def __init__(self, *, num_attributes=0, attr_pred=False, **kwargs):
+    def __init__(self, *, num_attributes=0, attr_pred=False, attr_pred_norm="none", **kwargs):
         super().__init__(**kwargs)
         if attr_pred and num_attributes <= 0:
             raise ValueError("MODEL.HEADS.ATTR_PRED.ENABLED needs MODEL.HEADS.NUM_ATTRIBUTES > 0, "
                              f"got {num_attributes}")
+        if attr_pred_norm not in ATTR_PRED_NORMS:
+            raise ValueError(f"MODEL.HEADS.ATTR_PRED.NORM must be one of {ATTR_PRED_NORMS}, got {attr_pred_norm!r}")
         self.attr_predictor = None
         if attr_pred:
-            self.attr_predictor = nn.Linear(kwargs["feat_dim"], num_attributes)
-            self.attr_predictor.apply(weights_init_classifier)
+            fc = nn.Linear(kwargs["feat_dim"], num_attributes)
+            fc.apply(weights_init_classifier)
+            norm = nn.BatchNorm1d(kwargs["feat_dim"]) if attr_pred_norm == "BN" else None
+            self.attr_predictor = fc if norm is None else nn.Sequential(norm, fc)
 
     @classmethod
     def from_config(cls, cfg):
         args = super().from_config(cfg)
-        args.update(num_attributes=cfg.MODEL.HEADS.NUM_ATTRIBUTES, attr_pred=cfg.MODEL.HEADS.ATTR_PRED.ENABLED)
+        args.update(num_attributes=cfg.MODEL.HEADS.NUM_ATTRIBUTES, attr_pred=cfg.MODEL.HEADS.ATTR_PRED.ENABLED,
+                    attr_pred_norm=cfg.MODEL.HEADS.ATTR_PRED.NORM)
         return args
 
     def forward(self, feat_map, batch):

@@ -1,37 +1,58 @@
 """PAENet's ablation grids (the paper's Tables 3 and 6, and where the attribute gain comes from), all at the
 budget of ``configs/synthvi.yml`` and evaluated on SYSU-MM01 all-search single-shot (seeded gallery).
 
+Run names are shared across grids: the MMD baseline of Table 3 is the ``mmd`` row of Table 6 and the
+reference of ``attributes``, trained once per seed. Every PAENet run is evaluated with each test-time
+attribute source, so that any grid finds its row in it.
+
 Run them with ``tools/ablate.py --grid NAME --seeds N``.
 """
 from fastreid_ext.ablation import GRID_REGISTRY, Cell, Grid
+
+from .head import TEST_ATTRIBUTE_SOURCES
 
 CONFIG = "projects/PAENet/configs/synthvi.yml"
 
 _ID_MMD_HCT = ("CrossEntropyLoss", "MarginMMDLoss", "HeteroCenterTripletLoss")
 _AGW = ("CrossEntropyLoss", "WeightedRegularizedTriplet")
 _HCT = ("CrossEntropyLoss", "HeteroCenterTripletLoss")
+_BASELINES = {"mmd": (_ID_MMD_HCT, ()), "agw": (_AGW, ("MODEL.BACKBONE.WITH_NL", "True")), "hct": (_HCT, ())}
 
 
-def _baseline(losses, *opts, attr_pred=False):
-    """The baseline head (GeM + BNNeck) with ``losses``; ``attr_pred`` adds its attribute classifier."""
-    return ("MODEL.HEADS.NAME", "CMEmbeddingHead", "MODEL.HEADS.ATTR_PRED.ENABLED", str(attr_pred),
-            "MODEL.LOSSES.NAME", str(losses), *opts)
+def _baseline(name, attr_loss=False):
+    """A training run of the baseline head (GeM + BNNeck) of baseline ``name``: (run name, cell kwargs).
+    ``attr_loss`` adds the attribute classifier and its loss (Eq. 11) without feeding attributes anywhere."""
+    losses, opts = _BASELINES[name]
+    losses = losses + ("AttributeBCELoss",) if attr_loss else losses
+    return (name + "+attr-loss" if attr_loss else name,
+            dict(config_file=CONFIG, opts=("MODEL.HEADS.NAME", "CMEmbeddingHead", "MODEL.HEADS.ATTR_PRED.ENABLED",
+                                           str(attr_loss), "MODEL.LOSSES.NAME", str(losses), *opts)))
 
 
-def _paenet(losses, pae=True, aal=True, *opts):
-    """The PAENet head on ``losses`` + the attribute loss (Eq. 11), with PAE and/or AAL."""
-    return ("MODEL.PAE.ENABLED", str(pae), "MODEL.AAL.ENABLED", str(aal),
-            "MODEL.LOSSES.NAME", str(losses + ("AttributeBCELoss",)), *opts)
+def _paenet(name, pae=True, aal=True, attributes="pred"):
+    """A training run of the PAENet head on baseline ``name`` + the attribute loss (Eq. 11), with PAE and/or
+    AAL, reporting test-time attributes ``attributes``: (run name, cell kwargs)."""
+    losses, opts = _BASELINES[name]
+    run = name + "+pae" * pae + "+aal" * aal
+    return run, dict(config_file=CONFIG, attributes=attributes,
+                     opts=("MODEL.PAE.ENABLED", str(pae), "MODEL.AAL.ENABLED", str(aal),
+                           "MODEL.LOSSES.NAME", str(losses + ("AttributeBCELoss",)),
+                           "TEST.ATTRIBUTES", str(list(TEST_ATTRIBUTE_SOURCES)), *opts))
+
+
+def _cell(config, run_and_kwargs):
+    run, kwargs = run_and_kwargs
+    return Cell(config, run, **kwargs)
 
 
 @GRID_REGISTRY.register()
 def table3():
     """Table 3: the MMD baseline, +PAE, +AAL, +PAE+AAL (test-time attributes predicted)."""
     return Grid("table3", (
-        Cell("baseline", "baseline", CONFIG, _baseline(_ID_MMD_HCT)),
-        Cell("pae", "pae", CONFIG, _paenet(_ID_MMD_HCT, aal=False), "pred"),
-        Cell("aal", "aal", CONFIG, _paenet(_ID_MMD_HCT, pae=False), "pred"),
-        Cell("pae+aal", "pae+aal", CONFIG, _paenet(_ID_MMD_HCT), "pred"),
+        _cell("baseline", _baseline("mmd")),
+        _cell("pae", _paenet("mmd", aal=False)),
+        _cell("aal", _paenet("mmd", pae=False)),
+        _cell("pae+aal", _paenet("mmd")),
     ), description=table3.__doc__)
 
 
@@ -39,10 +60,8 @@ def table3():
 def table6():
     """Table 6: PAE+AAL plugged into the AGW (WRT + non-local), HCT and MMD baselines."""
     cells = []
-    for name, losses, opts in (("agw", _AGW, ("MODEL.BACKBONE.WITH_NL", "True")), ("hct", _HCT, ()),
-                               ("mmd", _ID_MMD_HCT, ())):
-        cells.append(Cell(name, name, CONFIG, _baseline(losses, *opts)))
-        cells.append(Cell(f"{name}+pae+aal", f"{name}+pae+aal", CONFIG, _paenet(losses, True, True, *opts), "pred"))
+    for name in ("agw", "hct", "mmd"):
+        cells += [_cell(name, _baseline(name)), _cell(f"{name}+pae+aal", _paenet(name))]
     return Grid("table6", tuple(cells), description=table6.__doc__)
 
 
@@ -50,11 +69,8 @@ def table6():
 def attributes():
     """Does the gain come from feeding attributes or from attribute supervision? PAENet tested with gt, pred
     and none (one training each seed), the MMD baseline, and the baseline with the attribute loss alone."""
-    attr_only = _baseline(_ID_MMD_HCT + ("AttributeBCELoss",), attr_pred=True)
     return Grid("attributes", (
-        Cell("baseline", "baseline", CONFIG, _baseline(_ID_MMD_HCT)),
-        Cell("baseline+attr-loss", "baseline+attr-loss", CONFIG, attr_only),
-        Cell("pae+aal/gt", "pae+aal", CONFIG, _paenet(_ID_MMD_HCT), "gt"),
-        Cell("pae+aal/pred", "pae+aal", CONFIG, _paenet(_ID_MMD_HCT), "pred"),
-        Cell("pae+aal/none", "pae+aal", CONFIG, _paenet(_ID_MMD_HCT), "none"),
+        _cell("baseline", _baseline("mmd")),
+        _cell("baseline+attr-loss", _baseline("mmd", attr_loss=True)),
+        *(_cell(f"pae+aal/{source}", _paenet("mmd", attributes=source)) for source in ("gt", "pred", "none")),
     ), description=attributes.__doc__)
