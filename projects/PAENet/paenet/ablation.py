@@ -29,11 +29,14 @@ def _baseline(name, attr_loss=False):
                                            str(attr_loss), "MODEL.LOSSES.NAME", str(losses), *opts)))
 
 
-def _paenet(name, pae=True, aal=True, attributes="pred"):
+def _paenet(name, pae=True, aal=True, attributes="pred", attr_pred_norm=None):
     """A training run of the PAENet head on baseline ``name`` + the attribute loss (Eq. 11), with PAE and/or
-    AAL, reporting test-time attributes ``attributes``: (run name, cell kwargs)."""
+    AAL, reporting test-time attributes ``attributes``: (run name, cell kwargs). ``attr_pred_norm``
+    sets ``MODEL.HEADS.ATTR_PRED.NORM`` (the config's own when None)."""
     losses, opts = _BASELINES[name]
     run = name + "+pae" * pae + "+aal" * aal
+    if attr_pred_norm is not None:
+        run, opts = f"{run}+pred-{attr_pred_norm.lower()}", (*opts, "MODEL.HEADS.ATTR_PRED.NORM", attr_pred_norm)
     return run, dict(config_file=CONFIG, attributes=attributes,
                      opts=("MODEL.PAE.ENABLED", str(pae), "MODEL.AAL.ENABLED", str(aal),
                            "MODEL.LOSSES.NAME", str(losses + ("AttributeBCELoss",)),
@@ -68,9 +71,12 @@ def table6():
 @GRID_REGISTRY.register()
 def attributes():
     """Does the gain come from feeding attributes or from attribute supervision? PAENet tested with gt, pred
-    and none (one training each seed), the MMD baseline, and the baseline with the attribute loss alone."""
+    and none (one training each seed), the MMD baseline, the baseline with the attribute loss alone, and
+    PAENet whose attribute predictor normalises its input (``MODEL.HEADS.ATTR_PRED.NORM BN``)."""
     return Grid("attributes", (
         _cell("baseline", _baseline("mmd")),
         _cell("baseline+attr-loss", _baseline("mmd", attr_loss=True)),
         *(_cell(f"pae+aal/{source}", _paenet("mmd", attributes=source)) for source in ("gt", "pred", "none")),
+        *(_cell(f"pae+aal+pred-bn/{source}", _paenet("mmd", attributes=source, attr_pred_norm="BN"))
+          for source in ("pred", "none")),
     ), description=attributes.__doc__)
