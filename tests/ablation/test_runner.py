@@ -14,7 +14,7 @@ TINY = ("MODEL.BACKBONE.DEPTH", "18x", "MODEL.BACKBONE.FEAT_DIM", "512", "INPUT.
         "SOLVER.WARMUP_ITERS", "0", "TEST.EVAL_PERIOD", "1", "DATALOADER.NUM_WORKERS", "0")
 
 
-@pytest.mark.parametrize("name", ["table3", "table6", "attributes"])
+@pytest.mark.parametrize("name", ["table3", "table6", "attributes", "budget"])
 def test_every_grid_cell_builds(name, synthvi_root, tmp_path):
     grid = GRID_REGISTRY.get(name)()
     assert len({cell.config for cell in grid.cells}) == len(grid.cells)
@@ -77,7 +77,7 @@ def test_run_resume_and_tables(synthvi_root, tmp_path, monkeypatch):
 def test_grids_agree_on_shared_runs():
     """A run name used by several grids means one training: the grids must ask for the same one."""
     seen = {}
-    for name in ("table3", "table6", "attributes"):
+    for name in ("table3", "table6", "attributes", "budget"):
         for run, (config_file, opts, _) in GRID_REGISTRY.get(name)().runs().items():
             assert seen.setdefault(run, (config_file, opts)) == (config_file, opts), (name, run)
-    assert {"mmd", "mmd+pae+aal"} <= set(seen) and len(seen) == 10
+    assert {"mmd", "mmd+pae+aal"} <= set(seen) and len(seen) == 12

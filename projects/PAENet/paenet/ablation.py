@@ -80,3 +80,13 @@ def attributes():
         *(_cell(f"pae+aal+pred-bn/{source}", _paenet("mmd", attributes=source, attr_pred_norm="BN"))
           for source in ("pred", "none")),
     ), description=attributes.__doc__)
+
+
+@GRID_REGISTRY.register()
+def budget():
+    """Table 3's baseline and PAE+AAL at twice the budget (12 epochs, the rate dropped for the last two)."""
+    longer = ("SOLVER.MAX_EPOCH", "12", "SOLVER.STEPS", "[9]", "TEST.EVAL_PERIOD", "12")
+    cells = []
+    for config, (run, kwargs) in (("baseline", _baseline("mmd")), ("pae+aal", _paenet("mmd"))):
+        cells.append(Cell(config, run + "-12ep", **{**kwargs, "opts": (*kwargs["opts"], *longer)}))
+    return Grid("budget", tuple(cells), description=budget.__doc__)
