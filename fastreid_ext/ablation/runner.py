@@ -67,7 +67,11 @@ def _command(training):
 
 
 def _record(run_dir, recorded):
-    atomic_write(os.path.join(run_dir, "run.json"), lambda f: json.dump(recorded, f, indent=1), mode="w")
+    _write_json(os.path.join(run_dir, "run.json"), recorded)
+
+
+def _write_json(path, obj):
+    atomic_write(path, lambda f: json.dump(obj, f, indent=1), mode="w")
 
 
 def _train(training, sources, run_dir):
@@ -106,7 +110,7 @@ def load_results(out_dir):
 
 
 def _save_results(out_dir, rows):
-    atomic_write(os.path.join(out_dir, "results.json"), lambda f: json.dump(rows, f, indent=1), mode="w")
+    _write_json(os.path.join(out_dir, "results.json"), rows)
 
 
 def run_grid(grid, seeds, data_root, out_dir, extra_opts=()):
@@ -161,7 +165,7 @@ def write_tables(table, grid, out_dir):
         lines.append(f"| {e['config']} | {e['seeds']} | " + " | ".join(cells) + " |")
     markdown = "\n".join(lines) + "\n"
     atomic_write(os.path.join(out_dir, f"{grid.name}.md"), lambda f: f.write(markdown), mode="w")
-    atomic_write(os.path.join(out_dir, f"{grid.name}.json"), lambda f: json.dump(table, f, indent=1), mode="w")
+    _write_json(os.path.join(out_dir, f"{grid.name}.json"), table)
 
     def write_csv(f):
         writer = csv.DictWriter(f, fieldnames=list(table[0]))
