@@ -20,11 +20,11 @@ import sys
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.data.datasets.bases import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
-from fastreid_ext.retrieval.pipeline import (build_index, default_query_modality, index_info, inference_config,
+from fastreid_ext.search.pipeline import (build_index, default_query_modality, index_info, inference_config,
                                              open_index, search)
-from fastreid_ext.retrieval.plot import plot_search_results
-from fastreid_ext.retrieval.results import RESULT_FORMATS
-from fastreid_ext.retrieval.sources import dataset_items, image_items, modality_code
+from fastreid_ext.search.plot import plot_search_results
+from fastreid_ext.search.results import RESULT_FORMATS
+from fastreid_ext.search.sources import dataset_items, image_items, modality_code
 
 MODALITIES = sorted(MODALITY_NAMES.values())
 

@@ -15,9 +15,9 @@ import sys
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.data.datasets.bases import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
-from fastreid_ext.retrieval.pipeline import default_query_modality, inference_config, open_index
-from fastreid_ext.retrieval.server import SearchService, make_server, pick_samples
-from fastreid_ext.retrieval.sources import image_items, modality_code
+from fastreid_ext.search.pipeline import default_query_modality, inference_config, open_index
+from fastreid_ext.search.server import SearchService, make_server, pick_samples
+from fastreid_ext.search.sources import image_items, modality_code
 
 logger = logging.getLogger("fastreid_ext.serve")
 

@@ -1,5 +1,5 @@
 """Index a gallery with a trained model, and search it: the library behind ``tools/retrieve.py`` and the
-search server (:mod:`~fastreid_ext.retrieval.server`).
+search server (:mod:`~fastreid_ext.search.server`).
 
 An index directory is a saved :class:`~fastreid_ext.retrieval.GalleryIndex` whose model fingerprint is
 the :func:`~fastreid_ext.retrieval.persistence.checkpoint_fingerprint` of ``MODEL.WEIGHTS``, plus
@@ -24,9 +24,9 @@ from ..data.build import build_cm_test_loader
 from ..data.datasets.bases import MODALITY_NAMES
 from ..engine.defaults import resolve_device
 from ..evaluation.extractor import extract
+from ..retrieval.index import FingerprintMismatchError, GalleryIndex
+from ..retrieval.persistence import checkpoint_fingerprint, read_header
 from ..utils import atomic_write
-from .index import FingerprintMismatchError, GalleryIndex
-from .persistence import checkpoint_fingerprint, read_header
 from .sources import UNKNOWN
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@ import csv
 import io
 import json
 
-from fastreid_ext.retrieval.results import CSV_COLUMNS, RESULT_FORMATS
+from fastreid_ext.search.results import CSV_COLUMNS, RESULT_FORMATS
 
 RESULTS = [
     {"query": {"img_path": "q/cam3/0001/0001.jpg", "pid": 1, "camid": 3, "modality": 1},

@@ -8,10 +8,10 @@ import urllib.request
 import pytest
 from PIL import Image
 
-from fastreid_ext.retrieval import server as server_module
-from fastreid_ext.retrieval.pipeline import build_index, open_index
-from fastreid_ext.retrieval.server import SearchService, make_server, pick_samples
-from fastreid_ext.retrieval.sources import image_items
+from fastreid_ext.search import server as server_module
+from fastreid_ext.search.pipeline import build_index, open_index
+from fastreid_ext.search.server import SearchService, make_server, pick_samples
+from fastreid_ext.search.sources import image_items
 
 
 @pytest.fixture

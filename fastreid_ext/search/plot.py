@@ -16,7 +16,7 @@ def _who(record):
 
 def rank_list_inputs(results, max_queries=8):
     """The arguments of ``draw_rank_lists`` (but ``out_path``) for the first ``max_queries`` of ``results``
-    (from :func:`~fastreid_ext.retrieval.pipeline.search`): every (query, match) pair is a gallery entry of its
+    (from :func:`~fastreid_ext.search.pipeline.search`): every (query, match) pair is a gallery entry of its
     own, captioned with its score, and ``ranked`` (Q, k) indexes them (-1 past a query's last match)."""
     results = results[:max_queries]
     if not results:

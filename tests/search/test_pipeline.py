@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from fastreid_ext.retrieval import FingerprintMismatchError
-from fastreid_ext.retrieval.pipeline import (build_index, default_query_modality, extraction_settings, index_info,
+from fastreid_ext.search.pipeline import (build_index, default_query_modality, extraction_settings, index_info,
                                              open_index, search)
-from fastreid_ext.retrieval.sources import image_items
+from fastreid_ext.search.sources import image_items
 
 
 def _cosine(a, b):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fastreid_ext.retrieval.plot import TITLE, plot_search_results, rank_list_inputs
+from fastreid_ext.search.plot import TITLE, plot_search_results, rank_list_inputs
 
 
 def _match(rank, gallery_id, pid, path="g.png", score=0.5):

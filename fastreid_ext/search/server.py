@@ -2,12 +2,12 @@
 
 Python's ``ThreadingHTTPServer``, no other dependency. Endpoints:
 
-- ``GET /``: the page (:data:`~fastreid_ext.retrieval.search_page.PAGE`): upload a query image or pick a
+- ``GET /``: the page (:data:`~fastreid_ext.search.search_page.PAGE`): upload a query image or pick a
   sample, see the top-k gallery matches with their scores and metadata.
 - ``GET /api/info``: the index (kind, metric, count, dim, model fingerprint), the gallery and query
   modalities, the default k and the sample queries.
 - ``POST /api/search?k=K&name=FILE``: the body is one image file; returns ``{"query", "matches",
-  "metric", "seconds"}`` (see :func:`~fastreid_ext.retrieval.pipeline.search`).
+  "metric", "seconds"}`` (see :func:`~fastreid_ext.search.pipeline.search`).
 - ``GET /api/search?sample=I&k=K``: the same for sample query ``I``.
 - ``GET /gallery/<id>``, ``GET /sample/<I>``: a gallery image (from the path the index records) or a sample
   query image. Only those: the server reads no other file.
@@ -59,7 +59,7 @@ class SearchService:
 
     Args:
         model: a model in eval mode and cfg its frozen config (``load_trained_model``).
-        index, extraction: from :func:`~fastreid_ext.retrieval.pipeline.open_index` with this model's config.
+        index, extraction: from :func:`~fastreid_ext.search.pipeline.open_index` with this model's config.
         query_modality: modality of the queries (0 visible, 1 infrared).
         samples: query items ``(img_path, pid, camid, modality, attributes)`` the page lists.
         k: the default number of matches.

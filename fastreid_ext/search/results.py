@@ -1,4 +1,4 @@
-"""Search results (from :func:`~fastreid_ext.retrieval.pipeline.search`) as JSON or CSV."""
+"""Search results (from :func:`~fastreid_ext.search.pipeline.search`) as JSON or CSV."""
 import csv
 import json
 

@@ -1,4 +1,4 @@
-"""The page of the search server (:mod:`~fastreid_ext.retrieval.server`): HTML, CSS and a little JavaScript
+"""The page of the search server (:mod:`~fastreid_ext.search.server`): HTML, CSS and a little JavaScript
 that calls the server's JSON API. No external resource, so it works offline."""
 
 PAGE = """<!DOCTYPE html>

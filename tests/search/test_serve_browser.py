@@ -9,8 +9,8 @@ import pytest
 from fastreid_ext.data.build import build_cm_dataset, build_cm_test_loader
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.evaluation import extract
-from fastreid_ext.retrieval.pipeline import build_index, open_index
-from fastreid_ext.retrieval.server import SearchService, make_server
+from fastreid_ext.search.pipeline import build_index, open_index
+from fastreid_ext.search.server import SearchService, make_server
 
 pytestmark = pytest.mark.slow
 

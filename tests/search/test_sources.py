@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from fastreid_ext.retrieval.sources import (UNKNOWN, dataset_items, image_items, list_image_files, modality_code,
+from fastreid_ext.search.sources import (UNKNOWN, dataset_items, image_items, list_image_files, modality_code,
                                             parse_camera_and_pid)
 
 
