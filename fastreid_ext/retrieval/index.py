@@ -5,7 +5,7 @@ Typical use: index the visible crops of a site once, query them with infrared cr
     gallery = GalleryIndex(2048, kind="ivf", metric="cosine", model_fingerprint=fp)
     gallery.add(feats, ids, metadata=[{"img_path": p, "camid": 3, "modality": 0}, ...])
     gallery.save("gallery/")
-    gallery = GalleryIndex.load("gallery/", expected_fingerprint=fp)
+    gallery = GalleryIndex.load("gallery/")
     scores, ids = gallery.search(query_feats, k=10)
     rows = gallery.metadata(ids)
 
@@ -14,14 +14,9 @@ Training (``ivf``, ``ivfpq``): the first ``add`` trains the index on (a sample o
 to build a gallery from many small batches, call ``train(sample)`` first with a representative
 sample (or give ``nlist``). ``flat`` and ``hnsw`` need no training.
 
-Removal: ``flat``, ``ivf`` and ``ivfpq`` delete the vectors. faiss cannot delete from an HNSW
-graph, so ``hnsw`` keeps removed ids as tombstones: the vectors stay in the graph (and in memory)
-and an id selector skips them during the graph search, so results hold live ids only, without
-oversampling. A removed id cannot be added again to an ``hnsw`` index; rebuild it instead.
-
 GPU: when a GPU build of faiss sees a GPU, searches of ``flat``/``ivf``/``ivfpq`` run on a GPU copy
 of the index, rebuilt after each change. The index itself stays on the CPU, where it is trained,
-added to, removed from and saved.
+added to and saved.
 """
 import logging
 
@@ -61,7 +56,7 @@ class GalleryIndex:
         """
         Args:
             dim: feature dimension D.
-            kind: a key of :data:`~fastreid_ext.retrieval.kinds.INDEX_KINDS`.
+            kind: a key of :data:`~fastreid_ext.retrieval.kinds.INDEX_KIND_REGISTRY`.
             metric: ``cosine`` or ``l2``.
             model_fingerprint: identifies the model whose features are indexed (e.g.
                 :func:`~fastreid_ext.retrieval.persistence.checkpoint_fingerprint` of its
@@ -85,8 +80,7 @@ class GalleryIndex:
             self._params = self._kind.resolve(self.dim, self._given)
             self._index = self._kind.build(self.dim, METRICS[metric], self._params)
         self._records = GalleryRecords()
-        self._removed = np.empty(0, np.int64)
-        self._gpu, self._selector = None, None
+        self._gpu = None
 
     @classmethod
     def from_config(cls, cfg, dim, model_fingerprint=None):
@@ -99,7 +93,7 @@ class GalleryIndex:
                 **{k: v for k, v in keys.items() if v and k in taken}}
 
     def __len__(self):
-        """Number of live (searchable) gallery items."""
+        """Number of gallery items."""
         return len(self._records)
 
     def __repr__(self):
@@ -117,7 +111,7 @@ class GalleryIndex:
 
     @property
     def ids(self):
-        """(N,) int64 live ids in insertion order."""
+        """(N,) int64 ids in insertion order."""
         return self._records.ids.copy()
 
     def _prepare(self, feats, what):
@@ -142,7 +136,7 @@ class GalleryIndex:
         return x
 
     def _changed(self):
-        self._gpu, self._selector = None, None
+        self._gpu = None
 
     def train(self, sample):
         """Train an ``ivf``/``ivfpq`` index on ``sample`` (M, D), e.g. a random subset of the
@@ -181,27 +175,12 @@ class GalleryIndex:
         ids = check_ids(ids, len(x))
         columns = as_columns(metadata, len(x))
         self._records.check_new(ids)
-        tombstoned = np.isin(ids, self._removed)
-        if tombstoned.any():
-            raise ValueError(f"Ids {describe_ids(ids[tombstoned])} were removed from this hnsw "
-                             "index, whose graph still holds their vectors: they cannot be reused")
         if not len(x):
             return
         if not self.is_trained:
             self._train(x)
         self._index.add_with_ids(x, ids)
         self._records.append(ids, columns)
-        self._changed()
-
-    def remove(self, ids):
-        """Remove the items ``ids`` (every one must be in the gallery)."""
-        ids = np.unique(np.asarray(ids, np.int64).reshape(-1))
-        self._records.positions(ids)
-        if self._kind.removable:
-            self._index.remove_ids(faiss.IDSelectorBatch(ids))
-        else:
-            self._removed = np.union1d(self._removed, ids)
-        self._records.remove(ids)
         self._changed()
 
     def set_search_params(self, **params):
@@ -239,7 +218,7 @@ class GalleryIndex:
             raise ValueError(f"search: k={k!r} must be an integer from 1 to the gallery size "
                              f"{len(self)}")
         index = self._search_index()
-        params = self._kind.search_parameters(self._params, self._removed_selector())
+        params = self._kind.search_parameters(self._params)
         scores = np.empty((len(q), k), np.float32)
         ids = np.empty((len(q), k), np.int64)
         for s in range(0, len(q), self.batch_size):
@@ -250,14 +229,6 @@ class GalleryIndex:
     def metadata(self, ids):
         """Metadata dicts of ``ids`` ((n,) or (Q, k), e.g. search results); None for -1."""
         return self._records.rows(ids)
-
-    def _removed_selector(self):
-        if not len(self._removed):
-            return None
-        if self._selector is None:
-            batch = faiss.IDSelectorBatch(self._removed)
-            self._selector = (faiss.IDSelectorNot(batch), batch)  # keeps `batch` alive
-        return self._selector[0]
 
     def _search_index(self):
         if not (self._kind.gpu and gpu_available()):
@@ -279,24 +250,19 @@ class GalleryIndex:
         header = {"dim": self.dim, "metric": self.metric, "normalized": self.metric == "cosine",
                   "kind": self.kind, "params": self._params, "count": len(self),
                   "model_fingerprint": self.model_fingerprint, "batch_size": self.batch_size}
-        save_gallery(directory, header, self._index, self._records.ids, self._removed,
-                     self._records.columns)
+        save_gallery(directory, header, self._index, self._records.ids, self._records.columns)
 
     @classmethod
-    def load(cls, directory, expected_fingerprint=None):
-        """Read an index written by :meth:`save`; with ``expected_fingerprint``, refuse (before
-        reading the index) one made by another model."""
+    def load(cls, directory):
+        """Read an index written by :meth:`save`."""
         header = read_header(directory)
         gallery = cls(header["dim"], header["kind"], header["metric"],
                       model_fingerprint=header["model_fingerprint"],
                       batch_size=header["batch_size"], **header["params"])
-        gallery.check_fingerprint(expected_fingerprint)
-        index, ids, removed, columns = load_gallery(directory, header)
-        if index.d != gallery.dim or index.ntotal != len(ids) + len(removed):
+        index, ids, columns = load_gallery(directory, header)
+        if index.d != gallery.dim or index.ntotal != len(ids):
             raise ValueError(f"{directory}: the faiss index holds {index.ntotal} {index.d}-d "
-                             f"vectors, the header {len(ids)} + {len(removed)} removed "
-                             f"{gallery.dim}-d ones")
+                             f"vectors, the header {len(ids)} {gallery.dim}-d ones")
         gallery._index, gallery._params = index, dict(header["params"])
         gallery._records = GalleryRecords(ids, columns)
-        gallery._removed = removed
         return gallery

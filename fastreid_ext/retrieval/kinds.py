@@ -2,7 +2,8 @@
 
 A kind knows which parameters it takes, their defaults (some depend on the number of training
 vectors), how to build an empty faiss index whose ids are arbitrary int64, and the per-search
-parameters (``nprobe``, ``efSearch``) to pass to faiss. Adding a kind is one decorated class here.
+parameters (``nprobe``, ``efSearch``) to pass to faiss. Adding a kind is one class decorated with
+``@INDEX_KIND_REGISTRY.register()``.
 
 Search defaults come from ``benchmarks/retrieval.py`` (clustered ReID-like features, recall@10
 against exact search): ``nprobe=16`` is the smallest of its sweep that keeps ``ivf`` at recall
@@ -13,15 +14,24 @@ import math
 
 import faiss
 import numpy as np
-
-# name -> IndexKind instance; filled by @register_kind.
-INDEX_KINDS = {}
+from fastreid.utils.registry import Registry
 
 
-def register_kind(cls):
-    """Class decorator: register an :class:`IndexKind` subclass under ``cls.name``."""
-    INDEX_KINDS[cls.name] = cls()
-    return cls
+class KindRegistry(Registry):
+    """FastReID's ``Registry`` keyed by each kind's ``name`` (the value of ``RETRIEVAL.KIND``), holding
+    one instance of each kind."""
+
+    def register(self, obj=None):
+        def deco(cls):
+            self._do_register(cls.name, cls())
+            return cls
+        return deco if obj is None else deco(obj)
+
+    def names(self):
+        return sorted(self._obj_map)
+
+
+INDEX_KIND_REGISTRY = KindRegistry("INDEX_KIND")
 
 
 def plain_params(params):
@@ -31,28 +41,26 @@ def plain_params(params):
 
 def get_kind(name):
     """Return the registered kind ``name``; the error lists the known kinds."""
-    if name not in INDEX_KINDS:
+    if name not in INDEX_KIND_REGISTRY.names():
         raise KeyError(f"Unknown gallery index kind {name!r} (RETRIEVAL.KIND); "
-                       f"known kinds: {sorted(INDEX_KINDS)}")
-    return INDEX_KINDS[name]
+                       f"known kinds: {INDEX_KIND_REGISTRY.names()}")
+    return INDEX_KIND_REGISTRY.get(name)
 
 
 class IndexKind:
     """One way of indexing a gallery. Subclasses set the class attributes and override the hooks.
 
     Attributes:
-        name: the key in :data:`INDEX_KINDS` and the value of ``RETRIEVAL.KIND``.
+        name: the key in :data:`INDEX_KIND_REGISTRY` and the value of ``RETRIEVAL.KIND``.
         params: every parameter the kind accepts.
         search_params: the subset that only affects searching (changeable after building).
         needs_training: the faiss index must be trained before vectors are added.
-        removable: faiss can delete vectors from it (otherwise removed ids are tombstoned).
         gpu: faiss can move it to a GPU.
     """
     name = ""
     params = ()
     search_params = ()
     needs_training = False
-    removable = True
     gpu = True
 
     def check(self, given, allowed=None):
@@ -85,7 +93,7 @@ class IndexKind:
         return 0
 
     def build(self, dim, metric_type, params):
-        """Return an empty faiss index taking ``add_with_ids``/``remove_ids`` with int64 ids."""
+        """Return an empty faiss index taking ``add_with_ids`` with int64 ids."""
         raise NotImplementedError
 
     def search_parameters(self, params, selector=None):
@@ -105,7 +113,7 @@ def default_pq_m(dim):
     return max(m for m in range(1, max(1, dim // 8) + 1) if dim % m == 0)
 
 
-@register_kind
+@INDEX_KIND_REGISTRY.register()
 class FlatKind(IndexKind):
     """Exact search: every query is compared with every gallery vector."""
     name = "flat"
@@ -114,7 +122,7 @@ class FlatKind(IndexKind):
         return faiss.IndexIDMap2(faiss.IndexFlat(dim, metric_type))
 
 
-@register_kind
+@INDEX_KIND_REGISTRY.register()
 class IVFKind(IndexKind):
     """IVF-Flat: k-means cells (``nlist``); a query scans the ``nprobe`` nearest cells exactly.
 
@@ -146,7 +154,7 @@ class IVFKind(IndexKind):
         return faiss.SearchParametersIVF(nprobe=params["nprobe"], sel=selector)
 
 
-@register_kind
+@INDEX_KIND_REGISTRY.register()
 class IVFPQKind(IVFKind):
     """IVF with product-quantised residuals: ``M`` sub-quantizers of ``nbits`` bits per vector
     (default ``M`` = :func:`default_pq_m`), so memory is ``M·nbits/8`` bytes a vector; distances
@@ -173,15 +181,13 @@ class IVFPQKind(IVFKind):
                                 params["M"], params["nbits"], metric_type)
 
 
-@register_kind
+@INDEX_KIND_REGISTRY.register()
 class HNSWKind(IndexKind):
     """HNSW graph over the raw vectors: ``M`` neighbours a node, ``efConstruction`` candidates
-    while inserting, ``efSearch`` while searching. No training; faiss cannot delete from it, so
-    :class:`GalleryIndex` tombstones removed ids and filters them out during the graph search."""
+    while inserting, ``efSearch`` while searching. No training."""
     name = "hnsw"
     params = ("M", "efConstruction", "efSearch")
     search_params = ("efSearch",)
-    removable = False
     gpu = False
 
     def defaults(self, dim, params, n_train):

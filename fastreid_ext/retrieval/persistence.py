@@ -5,7 +5,7 @@ A saved index is a directory::
     gallery.json     header: format, dim, metric, normalisation, kind, params, count,
                      model fingerprint, and the byte size of every other file
     index.faiss      the faiss index (always a CPU index)
-    ids.npz          ``ids``: live ids in insertion order; ``removed``: tombstoned ids
+    ids.npz          ``ids``: ids in insertion order
     metadata.jsonl   one JSON object per id (only when metadata were given)
 
 Every file is written to a temporary file and renamed into place, the header last: a crash leaves
@@ -44,24 +44,24 @@ def _write_metadata(f, ids, columns):
         f.write(json.dumps({"id": int(i), **{n: columns[n][row] for n in names}}) + "\n")
 
 
-def _write_ids(f, ids, removed):
+def _write_ids(f, ids):
     buffer = io.BytesIO()
-    np.savez(buffer, ids=ids, removed=removed)
+    np.savez(buffer, ids=ids)
     f.write(buffer.getbuffer())
 
 
-def save_gallery(directory, header, index, ids, removed, columns):
+def save_gallery(directory, header, index, ids, columns):
     """Write a gallery to ``directory`` (created if needed).
 
     Args:
         header: JSON-able dict describing the index; ``format`` and ``files`` are added.
         index: a CPU faiss index.
-        ids: (N,) int64 live ids; removed: (R,) int64 tombstoned ids.
+        ids: (N,) int64 ids.
         columns: metadata name -> N JSON scalars (may be empty).
     """
     os.makedirs(directory, exist_ok=True)
     writers = {INDEX_FILE: lambda f: faiss.write_index(index, faiss.PyCallbackIOWriter(f.write)),
-               IDS_FILE: lambda f: _write_ids(f, ids, removed)}
+               IDS_FILE: lambda f: _write_ids(f, ids)}
     if columns:
         writers[METADATA_FILE] = lambda f: _write_metadata(f, ids, columns)
     files = {}
@@ -124,7 +124,7 @@ def load_gallery(directory, header):
     """Read what :func:`save_gallery` wrote, after :func:`read_header`.
 
     Returns:
-        (CPU faiss index, ids (N,) int64, removed (R,) int64, columns dict).
+        (CPU faiss index, ids (N,) int64, columns dict).
     """
     path = os.path.join(directory, INDEX_FILE)
     try:
@@ -134,10 +134,10 @@ def load_gallery(directory, header):
     path = os.path.join(directory, IDS_FILE)
     try:
         with np.load(path) as arrays:
-            ids, removed = arrays["ids"].astype(np.int64), arrays["removed"].astype(np.int64)
+            ids = arrays["ids"].astype(np.int64)
     except (OSError, ValueError, KeyError) as e:
         raise ValueError(f"Cannot read gallery ids {path}: {e}") from e
     columns = {}
     if METADATA_FILE in header["files"]:
         columns = _read_metadata(os.path.join(directory, METADATA_FILE), ids)
-    return index, ids, removed, columns
+    return index, ids, columns

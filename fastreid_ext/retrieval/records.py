@@ -127,15 +127,6 @@ class GalleryRecords:
         self.ids = np.concatenate([self.ids, ids])
         self._lookup_cache = None
 
-    def remove(self, ids):
-        """Delete the rows of ``ids``; raise ``KeyError`` (removing nothing) if one is absent."""
-        keep = np.ones(len(self.ids), bool)
-        keep[self.positions(ids)] = False
-        self.ids = self.ids[keep]
-        self.columns = {name: [v for v, k in zip(values, keep) if k]
-                        for name, values in self.columns.items()}
-        self._lookup_cache = None
-
     def rows(self, ids):
         """One metadata dict (with its ``id``) per id, ``None`` for -1.
 

@@ -148,7 +148,7 @@ def open_index(directory, cfg):
             f"{directory} was indexed with the checkpoint {extraction['weights']} (fingerprint {indexed!r}), but "
             f"MODEL.WEIGHTS is {cfg.MODEL.WEIGHTS} (fingerprint {expected!r}): search with that checkpoint, or "
             "index the gallery again with this one")
-    index = GalleryIndex.load(directory, expected_fingerprint=expected)
+    index = GalleryIndex.load(directory)
     settings = extraction_settings(cfg)
     changed = sorted(key for key in settings.keys() | extraction["settings"].keys()
                      if settings.get(key) != extraction["settings"].get(key))

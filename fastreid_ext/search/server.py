@@ -2,7 +2,7 @@
 
 Python's ``ThreadingHTTPServer``, no other dependency. Endpoints:
 
-- ``GET /``: the page (:data:`~fastreid_ext.search.search_page.PAGE`): upload a query image or pick a
+- ``GET /``, ``/page.css``, ``/page.js``: the page (``static/``, package data): upload a query image or pick a
   sample, see the top-k gallery matches with their scores and metadata.
 - ``GET /api/info``: the index (kind, metric, count, dim, model fingerprint), the gallery and query
   modalities, the default k and the sample queries.
@@ -24,6 +24,7 @@ import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -31,12 +32,14 @@ import numpy as np
 from ..data.data_utils import check_image
 from ..data.datasets.bases import MODALITY_NAMES
 from .pipeline import search
-from .search_page import PAGE
 from .sources import UNKNOWN
 
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# URL path -> (file of the package's static/ folder, content type).
+PAGE_FILES = {"/": ("page.html", "text/html; charset=utf-8"), "/page.css": ("page.css", "text/css; charset=utf-8"),
+              "/page.js": ("page.js", "text/javascript; charset=utf-8")}
 
 
 class RequestError(Exception):
@@ -163,8 +166,9 @@ class SearchHandler(BaseHTTPRequestHandler):
         self._respond(self._post)
 
     def _get(self, service, path, query):
-        if path == "/":
-            return self._send(HTTPStatus.OK, PAGE.encode(), "text/html; charset=utf-8")
+        if path in PAGE_FILES:
+            name, content_type = PAGE_FILES[path]
+            return self._send(HTTPStatus.OK, files(__package__).joinpath("static", name).read_bytes(), content_type)
         if path == "/api/info":
             return self._send_json(service.info())
         if path == "/api/search":

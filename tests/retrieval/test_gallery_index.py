@@ -49,49 +49,6 @@ def test_incremental_adds_equal_one_add_and_batches_do_not_matter(clustered):
     np.testing.assert_array_equal(parts.ids, _ids(360))
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_remove_every_kind(clustered, exact_topk, kind):
-    gallery, queries = clustered
-    ids = _ids(len(gallery))
-    index = GalleryIndex(32, kind)
-    index.add(gallery, ids)
-    _, before = index.search(queries[:1], 6)
-    index.remove(before[0, :3])
-    assert len(index) == 357
-    _, after = index.search(queries, 10)
-    assert not np.isin(after, before[0, :3]).any()
-    # The best remaining items still come back: the exact top-10 among the rows left.
-    keep = ~np.isin(ids, before[0, :3])
-    _, ref_rows = exact_topk(gallery[keep], queries[:1], 3, "cosine")
-    assert set(ids[keep][ref_rows[0]]) <= set(after[0])
-    # k may be the whole (reduced) gallery; the ivf kinds probe every list here (nprobe = nlist),
-    # so only the graph search may leave slots unfilled (-1).
-    _, everything = index.search(queries[:1], len(index))
-    found = set(everything[0]) - {-1}
-    assert found <= set(ids[keep])
-    assert kind == "hnsw" or found == set(ids[keep])
-
-
-def test_remove_unknown_id_raises_and_removes_nothing(clustered):
-    gallery, _ = clustered
-    index = GalleryIndex(32, "flat")
-    index.add(gallery[:10], np.arange(10))
-    with pytest.raises(KeyError, match=r"\[42\]"):
-        index.remove([3, 42])
-    assert len(index) == 10 and index._index.ntotal == 10
-
-
-def test_hnsw_refuses_reusing_a_removed_id(clustered):
-    gallery, _ = clustered
-    index = GalleryIndex(32, "hnsw")
-    index.add(gallery[:10], np.arange(10))
-    index.remove([4])
-    with pytest.raises(ValueError, match=r"\[4\].*hnsw"):
-        index.add(gallery[10:11], [4])
-    index.add(gallery[10:11], [10])
-    assert len(index) == 10
-
-
 def test_metadata_rows_follow_ids(clustered):
     gallery, queries = clustered
     index = GalleryIndex(32, "flat")
@@ -103,10 +60,9 @@ def test_metadata_rows_follow_ids(clustered):
     assert index.metadata([7, -1, 9]) == [
         {"id": 7, "img_path": "c.jpg", "pid": 4, "camid": 3, "modality": 1, "time": 12.5}, None,
         {"id": 9, "img_path": "b.jpg", "pid": None, "camid": 2, "modality": 0, "time": None}]
-    index.remove([9])
-    _, ids = index.search(gallery[:1], 2)
+    _, ids = index.search(gallery[:1], 1)
     rows = index.metadata(ids)
-    assert [[r["img_path"] for r in row] for row in rows] == [["a.jpg", "c.jpg"]]
+    assert [[r["img_path"] for r in row] for row in rows] == [["a.jpg"]]
 
 
 def test_training_lazily_on_first_add_or_explicitly(clustered):
@@ -231,9 +187,8 @@ def test_k_larger_than_the_gallery(clustered, kind):
     gallery, queries = clustered
     index = GalleryIndex(32, kind)
     index.add(gallery, _ids(360))
-    index.remove(_ids(360)[:10])
-    with pytest.raises(ValueError, match=r"k=351 .* gallery size 350"):
-        index.search(queries, 351)
+    with pytest.raises(ValueError, match=r"k=361 .* gallery size 360"):
+        index.search(queries, 361)
     with pytest.raises(ValueError, match=r"k=0 "):
         index.search(queries, 0)
 

@@ -1,13 +1,12 @@
 import pytest
 
 import fastreid_ext  # noqa: F401
-from fastreid_ext.retrieval.kinds import INDEX_KINDS, default_nlist, default_pq_m, get_kind
+from fastreid_ext.retrieval.kinds import INDEX_KIND_REGISTRY, default_nlist, default_pq_m, get_kind
 
 
 def test_registered_kinds():
-    assert sorted(INDEX_KINDS) == ["flat", "hnsw", "ivf", "ivfpq"]
-    assert [get_kind(k).removable for k in ("flat", "ivf", "ivfpq", "hnsw")] == [
-        True, True, True, False]
+    assert INDEX_KIND_REGISTRY.names() == ["flat", "hnsw", "ivf", "ivfpq"]
+    assert [get_kind(k).name for k in ("flat", "ivf", "ivfpq", "hnsw")] == ["flat", "ivf", "ivfpq", "hnsw"]
 
 
 def test_default_nlist_is_4_sqrt_n_with_39_vectors_a_list():
