@@ -14,8 +14,14 @@ Training (``ivf``, ``ivfpq``): the first ``add`` trains the index on (a sample o
 to build a gallery from many small batches, call ``train(sample)`` first with a representative
 sample (or give ``nlist``). ``flat`` and ``hnsw`` need no training.
 
-GPU: when a GPU build of faiss sees a GPU, searches of ``flat``/``ivf``/``ivfpq`` run on a GPU copy
-of the index, rebuilt after each change. The index itself stays on the CPU, where it is trained,
+Filtering: ``search(..., where="backpack >= 0.5 and camid in (3, 6)")`` keeps the top k among the
+items whose metadata satisfy the expression; every kind here filters inside faiss with an id
+selector (``ivf``/``ivfpq`` probe ``nprobe / s`` lists, at most ``nlist``, for a filter admitting a
+fraction s, so as to scan as many matching candidates as an unfiltered search). A kind with
+``native_filter = False`` would instead widen k until k items match.
+
+GPU: when a GPU build of faiss sees a GPU, unfiltered searches of ``flat``/``ivf``/``ivfpq`` run on a
+GPU copy of the index, rebuilt after each change (faiss' GPU indexes take no id selector). The index itself stays on the CPU, where it is trained,
 added to and saved.
 """
 import logging
@@ -24,9 +30,11 @@ import faiss
 import numpy as np
 from fastreid.config import configurable
 
+from .filter import id_selector, widening_search
 from .kinds import get_kind, plain_params
 from .persistence import load_gallery, read_header, save_gallery
 from .records import GalleryRecords, as_columns, check_ids, describe_ids
+from .where import evaluate, parse_where
 
 logger = logging.getLogger(__name__)
 
@@ -199,16 +207,19 @@ class GalleryIndex:
                 f"The gallery features were made by model {self.model_fingerprint!r}, not by the "
                 f"expected model {expected!r}: index the gallery again with that model")
 
-    def search(self, queries, k, expected_fingerprint=None):
-        """The k best gallery items of each query.
+    def search(self, queries, k, where=None, expected_fingerprint=None):
+        """The k best gallery items of each query, among those that satisfy ``where``.
 
         Args:
             queries: (Q, D) float features.
             k: 1 <= k <= len(self).
+            where: ``None`` (every item) or an expression over the metadata columns (see
+                :mod:`~fastreid_ext.retrieval.where`), e.g. ``"backpack >= 0.5 and camid in (3, 6)"``.
             expected_fingerprint: if given, the model fingerprint the gallery must have.
         Returns:
             scores (Q, k) float32 and ids (Q, k) int64, best first. Approximate kinds may find
-            fewer than k items for a query; the rest is padded with id -1.
+            fewer than k items for a query, and fewer than k items may satisfy ``where``; the rest
+            is padded with id -1.
         """
         self.check_fingerprint(expected_fingerprint)
         q = self._prepare(queries, "search")
@@ -217,14 +228,43 @@ class GalleryIndex:
         if not isinstance(k, (int, np.integer)) or not 1 <= k <= len(self):
             raise ValueError(f"search: k={k!r} must be an integer from 1 to the gallery size "
                              f"{len(self)}")
-        index = self._search_index()
-        params = self._kind.search_parameters(self._params)
+        if where is None:
+            return self._batched(self._search_index(), q, k, self._kind.search_parameters(self._params))
+        allowed = self.matching_ids(where)
+        if not self._kind.native_filter:
+            return widening_search(lambda x, wide: self._batched(
+                self._search_index(), x, wide, self._kind.search_parameters(self._params)),
+                q, k, allowed, len(self))
+        # faiss' GPU indexes take no selector: filtered searches run on the CPU index.
+        selector, _alive = id_selector(allowed)
+        params = self._kind.search_parameters(self._params, selector, len(allowed) / len(self))
+        return self._batched(self._index, q, k, params)
+
+    def _batched(self, index, q, k, params):
         scores = np.empty((len(q), k), np.float32)
         ids = np.empty((len(q), k), np.int64)
         for s in range(0, len(q), self.batch_size):
             scores[s:s + self.batch_size], ids[s:s + self.batch_size] = index.search(
                 q[s:s + self.batch_size], k, params=params)
         return scores, ids
+
+    @property
+    def columns(self):
+        """The metadata column names."""
+        return sorted(self._records.columns)
+
+    def column(self, name):
+        """(N,) numpy array of metadata column ``name`` in :attr:`ids` order: float64 (NaN where
+        missing) for numbers, else object."""
+        return self._records.array(name)
+
+    def matching(self, where):
+        """(N,) bool over :attr:`ids`: the items that satisfy the expression ``where``."""
+        return evaluate(parse_where(where, self.columns), self.column)
+
+    def matching_ids(self, where):
+        """(M,) int64 ids of the items that satisfy ``where``, in insertion order."""
+        return self._records.ids[self.matching(where)]
 
     def metadata(self, ids):
         """Metadata dicts of ``ids`` ((n,) or (Q, k), e.g. search results); None for -1."""

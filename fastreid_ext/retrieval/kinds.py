@@ -56,12 +56,15 @@ class IndexKind:
         search_params: the subset that only affects searching (changeable after building).
         needs_training: the faiss index must be trained before vectors are added.
         gpu: faiss can move it to a GPU.
+        native_filter: faiss searches it with an id selector (``SearchParameters.sel``); otherwise
+            filtered searches widen k (:func:`~fastreid_ext.retrieval.filter.widening_search`).
     """
     name = ""
     params = ()
     search_params = ()
     needs_training = False
     gpu = True
+    native_filter = True
 
     def check(self, given, allowed=None):
         """Raise if ``given`` names a parameter outside ``allowed`` (default: all of the kind's)."""
@@ -96,8 +99,9 @@ class IndexKind:
         """Return an empty faiss index taking ``add_with_ids`` with int64 ids."""
         raise NotImplementedError
 
-    def search_parameters(self, params, selector=None):
-        """Return the ``faiss.SearchParameters`` for one search; ``selector`` filters ids."""
+    def search_parameters(self, params, selector=None, selectivity=1.0):
+        """Return the ``faiss.SearchParameters`` for one search; ``selector`` filters ids, admitting a
+        fraction ``selectivity`` of the gallery."""
         return faiss.SearchParameters(sel=selector) if selector is not None else None
 
 
@@ -150,8 +154,11 @@ class IVFKind(IndexKind):
         return faiss.IndexIVFFlat(faiss.IndexFlat(dim, metric_type), dim, params["nlist"],
                                   metric_type)
 
-    def search_parameters(self, params, selector=None):
-        return faiss.SearchParametersIVF(nprobe=params["nprobe"], sel=selector)
+    def search_parameters(self, params, selector=None, selectivity=1.0):
+        # A filter admitting a fraction s of the items leaves s of each list's candidates: probing
+        # nprobe / s lists (at most nlist) keeps the number of matching candidates scanned.
+        nprobe = min(params["nlist"], math.ceil(params["nprobe"] / max(selectivity, 1e-9)))
+        return faiss.SearchParametersIVF(nprobe=nprobe, sel=selector)
 
 
 @INDEX_KIND_REGISTRY.register()
@@ -198,5 +205,5 @@ class HNSWKind(IndexKind):
         hnsw.hnsw.efConstruction = params["efConstruction"]
         return faiss.IndexIDMap2(hnsw)
 
-    def search_parameters(self, params, selector=None):
+    def search_parameters(self, params, selector=None, selectivity=1.0):
         return faiss.SearchParametersHNSW(efSearch=params["efSearch"], sel=selector)

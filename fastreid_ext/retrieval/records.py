@@ -79,7 +79,7 @@ class GalleryRecords:
     def __init__(self, ids=None, columns=None):
         self.ids = np.empty(0, np.int64) if ids is None else np.asarray(ids, np.int64)
         self.columns = dict(columns or {})
-        self._lookup_cache = None
+        self._lookup_cache, self._arrays = None, {}
 
     def __len__(self):
         return len(self.ids)
@@ -125,7 +125,20 @@ class GalleryRecords:
         for name, values in self.columns.items():
             values.extend(columns.get(name, [None] * n_new))
         self.ids = np.concatenate([self.ids, ids])
-        self._lookup_cache = None
+        self._lookup_cache, self._arrays = None, {}
+
+    def array(self, name):
+        """(N,) numpy array of column ``name``: float64 (NaN for None) when its values are numbers, else
+        object; raise ``KeyError`` naming the columns if there is no such column."""
+        if name not in self.columns:
+            raise KeyError(f"No gallery metadata column {name!r}; columns: {sorted(self.columns)}")
+        if name not in self._arrays:
+            values = self.columns[name]
+            if all(v is None or isinstance(v, (int, float)) for v in values):
+                self._arrays[name] = np.array([np.nan if v is None else v for v in values], np.float64)
+            else:
+                self._arrays[name] = np.array(values, dtype=object)
+        return self._arrays[name]
 
     def rows(self, ids):
         """One metadata dict (with its ``id``) per id, ``None`` for -1.
