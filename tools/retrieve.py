@@ -9,6 +9,10 @@ r"""Index a gallery with a trained model, search it, describe an index.
     # top-k of infrared crops (the other modality than the gallery's unless --query-modality)
     python tools/retrieve.py query --config-file CFG --index gallery/ --images queries/ --topk 10 \
         --format csv --output top10.csv --plot top10.png MODEL.WEIGHTS model_final.pth
+    # only those who carry a backpack, or no query image at all: the gallery items the description fits,
+    # ranked by the joint probability of the described attributes
+    python tools/retrieve.py query ... --where "backpack >= 0.5 and camid in (3, 6)"
+    python tools/retrieve.py describe --index gallery/ --where "gender >= 0.5 and hair_length >= 0.5" --topk 20
     python tools/retrieve.py info --index gallery/
 
 Trailing ``KEY VALUE`` pairs override the config, as in ``tools/train_net.py``.
@@ -20,8 +24,9 @@ import sys
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.data.datasets.bases import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
-from fastreid_ext.search.pipeline import (build_index, default_query_modality, index_info, inference_config,
-                                             open_index, search)
+from fastreid_ext.retrieval import GalleryIndex
+from fastreid_ext.search.pipeline import (build_index, default_query_modality, describe, index_info,
+                                          inference_config, open_index, read_extraction, search)
 from fastreid_ext.search.plot import plot_search_results
 from fastreid_ext.search.results import RESULT_FORMATS
 from fastreid_ext.search.sources import dataset_items, image_items, modality_code
@@ -54,11 +59,19 @@ def parse_args(argv=None):
     _add_model_and_source(query, "query")
     query.add_argument("--query-modality", choices=MODALITIES,
                        help="modality of the --images; default: the other one than the gallery's")
-    query.add_argument("--topk", type=int, default=10, help="matches per query")
-    query.add_argument("--format", default="json", choices=sorted(RESULT_FORMATS), help="output format")
-    query.add_argument("--output", metavar="FILE", help="write the results here instead of standard output")
-    query.add_argument("--plot", metavar="PNG", help="also draw the rank lists of the first queries")
-    query.add_argument("--plot-queries", type=int, default=8, help="queries drawn by --plot")
+    query.add_argument("--where", help="only gallery items whose metadata satisfy this expression, e.g. "
+                                       "\"backpack >= 0.5 and camid in (3, 6)\"")
+    describe_ = commands.add_parser("describe", help="gallery items fitting a description of attributes, no "
+                                                     "query image")
+    describe_.add_argument("--index", required=True, metavar="DIR", help="index directory")
+    describe_.add_argument("--where", required=True, help="the description, e.g. \"backpack >= 0.5 and "
+                                                          "gender < 0.5\" (columns: tools/retrieve.py info)")
+    for command in (query, describe_):
+        command.add_argument("--topk", type=int, default=10, help="matches per query")
+        command.add_argument("--format", default="json", choices=sorted(RESULT_FORMATS), help="output format")
+        command.add_argument("--output", metavar="FILE", help="write the results here instead of standard output")
+        command.add_argument("--plot", metavar="PNG", help="also draw the rank lists of the first queries")
+        command.add_argument("--plot-queries", type=int, default=8, help="queries drawn by --plot")
     info = commands.add_parser("info", help="print an index's header")
     info.add_argument("--index", required=True, metavar="DIR", help="index directory")
     args = parser.parse_args(argv)
@@ -91,7 +104,17 @@ def query(args):
         if modality is None:
             sys.exit(f"{args.index} holds visible and infrared images: give --query-modality")
     model, cfg = load_trained_model(cfg)
-    results = search(model, cfg, index, _items(args, cfg, modality), args.topk)
+    results = search(model, cfg, index, _items(args, cfg, modality), args.topk, args.where)
+    _write(args, results, cfg.INPUT.SIZE_TEST)
+
+
+def describe_(args):
+    extraction = read_extraction(args.index)
+    results = [describe(GalleryIndex.load(args.index), extraction, args.where, args.topk)]
+    _write(args, results, extraction["settings"]["INPUT.SIZE_TEST"])
+
+
+def _write(args, results, size):
     write = RESULT_FORMATS[args.format]
     if args.output:
         with open(args.output, "w", newline="") as f:
@@ -99,7 +122,7 @@ def query(args):
     else:
         write(results, sys.stdout)
     if args.plot:
-        plot_search_results(results, args.plot, args.plot_queries, cfg.INPUT.SIZE_TEST)
+        plot_search_results(results, args.plot, args.plot_queries, size)
 
 
 def info(args):
@@ -111,4 +134,4 @@ if __name__ == "__main__":
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="[%(asctime)s %(name)s]: %(message)s",
                         datefmt="%m/%d %H:%M:%S")
     arguments = parse_args()
-    {"build": build, "query": query, "info": info}[arguments.command](arguments)
+    {"build": build, "query": query, "describe": describe_, "info": info}[arguments.command](arguments)

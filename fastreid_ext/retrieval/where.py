@@ -165,3 +165,15 @@ def probability_terms(tree, names, negated=False):
         return []
     polarity = 1 if tree[2] in (">", ">=", "==") else -1
     return [(tree[1], -polarity if negated else polarity)]
+
+
+def joint_probability(tree, column, names, n):
+    """(n,) the joint probability of the attributes ``tree`` describes, as if independent: the product,
+    over every comparison of a probability column of ``names`` in ``tree``, of p for ``>``, ``>=``, ``==``
+    and 1 - p for ``<``, ``<=``, ``!=`` (the other way round under an odd number of ``not``); 1 when it
+    describes none, 0 where a probability is missing."""
+    score = np.ones(n)
+    for name, polarity in probability_terms(tree, set(names)):
+        p = column(name)
+        score = score * np.where(np.isnan(p), 0.0, p if polarity > 0 else 1 - p)
+    return score

@@ -21,11 +21,13 @@ from fastreid.config import CfgNode
 
 from ..config import get_cfg
 from ..data.build import build_cm_test_loader
+from ..data.datasets.attributes import PAPER_ATTRIBUTES
 from ..data.datasets.bases import MODALITY_NAMES
 from ..engine.defaults import resolve_device
 from ..evaluation.extractor import extract
 from ..retrieval.index import FingerprintMismatchError, GalleryIndex
 from ..retrieval.persistence import checkpoint_fingerprint, read_header
+from ..retrieval.where import evaluate, joint_probability, parse_where
 from ..utils import atomic_write
 from .sources import UNKNOWN
 
@@ -83,31 +85,42 @@ def _known(value):
     return None if value == UNKNOWN else int(value)
 
 
-def _metadata(items):
-    return {"img_path": [item[0] for item in items], "pid": [_known(item[1]) for item in items],
-            "camid": [_known(item[2]) for item in items], "modality": [int(item[3]) for item in items]}
+def _metadata(items, attr_probs, attribute_names):
+    columns = {"img_path": [item[0] for item in items], "pid": [_known(item[1]) for item in items],
+               "camid": [_known(item[2]) for item in items], "modality": [int(item[3]) for item in items]}
+    if attr_probs is not None:
+        if attr_probs.shape[1] != len(attribute_names):
+            raise ValueError(f"the model predicts {attr_probs.shape[1]} attributes, but {len(attribute_names)} "
+                             f"attribute names were given ({list(attribute_names)})")
+        columns.update({name: attr_probs[:, a].astype(float).tolist() for a, name in enumerate(attribute_names)})
+    return columns
 
 
-def build_index(model, cfg, items, directory, chunk_size=50000):
+def build_index(model, cfg, items, directory, chunk_size=50000, attribute_names=PAPER_ATTRIBUTES):
     """Extract the features of ``items`` (the gallery) ``chunk_size`` at a time, index them (``RETRIEVAL.*``;
-    ids are item positions; metadata ``img_path``, ``pid``, ``camid``, ``modality``) and save to ``directory``.
+    ids are item positions; metadata ``img_path``, ``pid``, ``camid``, ``modality`` and, for a model that
+    predicts attributes, their probabilities as float columns named ``attribute_names``) and save to
+    ``directory``.
 
     Returns:
         the :class:`GalleryIndex`.
     """
     if not items:
         raise ValueError("build_index: no gallery image to index")
-    index = None
+    index, attributes = None, []
     for start in range(0, len(items), chunk_size):
         chunk = items[start:start + chunk_size]
-        features = extract_items(model, cfg, chunk)["features"]
+        extracted = extract_items(model, cfg, chunk)
+        features, attr_probs = extracted["features"], extracted.get("attr_probs")
         if index is None:
             index = GalleryIndex(cfg, dim=features.shape[1], model_fingerprint=model_fingerprint(cfg))
-        index.add(features, np.arange(start, start + len(chunk)), metadata=_metadata(chunk))
+            attributes = list(attribute_names) if attr_probs is not None else []
+        index.add(features, np.arange(start, start + len(chunk)),
+                  metadata=_metadata(chunk, attr_probs, attribute_names))
         logger.info("Indexed %d of %d gallery images", start + len(chunk), len(items))
     index.save(directory)
     extraction = {"weights": os.path.abspath(cfg.MODEL.WEIGHTS), "settings": extraction_settings(cfg),
-                  "modalities": sorted({int(item[3]) for item in items})}
+                  "modalities": sorted({int(item[3]) for item in items}), "attributes": attributes}
     atomic_write(os.path.join(directory, EXTRACTION_FILE),
                  lambda f: json.dump(extraction, f, indent=2, sort_keys=True), mode="w")
     logger.info("Saved %r to %s", index, directory)
@@ -131,7 +144,8 @@ def index_info(directory):
     extraction = read_extraction(directory)
     return {**{key: header[key] for key in ("kind", "metric", "count", "dim", "model_fingerprint", "params")},
             "weights": extraction["weights"],
-            "modalities": [MODALITY_NAMES[m] for m in extraction["modalities"]]}
+            "modalities": [MODALITY_NAMES[m] for m in extraction["modalities"]],
+            "attributes": extraction.get("attributes", [])}
 
 
 def open_index(directory, cfg):
@@ -166,18 +180,19 @@ def default_query_modality(extraction):
     return 1 - modalities[0] if len(modalities) == 1 else None
 
 
-def search(model, cfg, index, items, k):
-    """The top-k gallery matches of each query item.
+def search(model, cfg, index, items, k, where=None):
+    """The top-k gallery matches of each query item, among the gallery items that satisfy ``where`` (see
+    :meth:`GalleryIndex.search`).
 
     Returns:
         one dict per query: ``query`` (``img_path``, ``pid``, ``camid`` (None when unknown), ``modality``) and
         ``matches``, best first: ``rank`` (1-based), ``score`` (cosine similarity, higher is better; or
         squared L2 distance, lower is better) and the gallery metadata (``id``, ``img_path``, ``pid``, ``camid``,
-        ``modality``).
+        ``modality``, and the predicted attribute probabilities when the index has them).
     """
     if k > len(index):
         logger.warning("Asked for the top %d of a %d-image gallery: returning all of it", k, len(index))
-    scores, ids = index.search(extract_items(model, cfg, items)["features"], min(k, len(index)))
+    scores, ids = index.search(extract_items(model, cfg, items)["features"], min(k, len(index)), where=where)
     results = []
     for item, row_scores, row_matches in zip(items, scores, index.metadata(ids)):
         query = {"img_path": item[0], "pid": _known(item[1]), "camid": _known(item[2]), "modality": int(item[3])}
@@ -185,3 +200,23 @@ def search(model, cfg, index, items, k):
                    for rank, (score, match) in enumerate(zip(row_scores, row_matches), 1) if match is not None]
         results.append({"query": query, "matches": matches})
     return results
+
+
+def describe(index, extraction, where, k):
+    """The gallery items that satisfy ``where``, ranked by the joint probability of the attributes it
+    describes (:func:`~fastreid_ext.retrieval.where.joint_probability`): an attribute-only search.
+
+    Returns:
+        one result shaped as those of :func:`search`: ``query`` (``where``; ``img_path``, ``pid``, ``camid``,
+        ``modality`` None) and up to k ``matches`` whose ``score`` is the joint probability (higher first;
+        ties in id order).
+    """
+    tree = parse_where(where, index.columns)
+    rows = np.flatnonzero(evaluate(tree, index.column))
+    score = joint_probability(tree, index.column, extraction.get("attributes", []), len(index))[rows]
+    order = np.lexsort((index.ids[rows], -score))[:k]
+    rows, score = rows[order], score[order]
+    matches = [{"rank": rank, "score": float(s), **{key: match.get(key) for key in _MATCH_KEYS}, **match}
+               for rank, (s, match) in enumerate(zip(score, index.metadata(index.ids[rows])), 1)]
+    query = {"img_path": None, "pid": None, "camid": None, "modality": None, "where": where}
+    return {"query": query, "matches": matches}

@@ -1,6 +1,8 @@
 """Rank-list picture of search results, drawn by :func:`fastreid_ext.visualization.rank_list.draw_rank_lists`:
 one row per query, the query then its matches, best first, framed green (the query's identity) or red
 (another identity, or an identity that is unknown on either side)."""
+import textwrap
+
 import numpy as np
 
 from ..visualization.rank_list import draw_rank_lists
@@ -32,9 +34,12 @@ def rank_list_inputs(results, max_queries=8):
             gallery_paths.append(match["img_path"])
             gallery_captions.append(f"{_who(match)} {match['score']:.3f}")
             matches[q, r] = query["pid"] is not None and query["pid"] == match["pid"]
+    # An attribute-only search (pipeline.describe) has no query image: a blank, its description below.
     return {"query_paths": [result["query"]["img_path"] for result in results],
-            "query_captions": [f"query {_who(result['query'])}" for result in results],
-            "query_notes": [""] * len(results), "gallery_paths": gallery_paths, "ranked": ranked,
+            "query_captions": [f"query {_who(result['query'])}" if "where" not in result["query"] else "description"
+                               for result in results],
+            "query_notes": [textwrap.fill(result["query"].get("where", ""), 24) for result in results],
+            "gallery_paths": gallery_paths, "ranked": ranked,
             "matches": matches, "gallery_captions": gallery_captions, "title": TITLE}
 
 

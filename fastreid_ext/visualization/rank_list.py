@@ -61,7 +61,9 @@ def frame(image, color, width=3):
 
 
 def _load(path, size):
-    """The image at ``path`` as (H, W, 3) uint8 RGB, resized to ``size`` = (H, W)."""
+    """The image at ``path`` as (H, W, 3) uint8 RGB, resized to ``size`` = (H, W); white for None."""
+    if path is None:
+        return np.full((*size, 3), 255, np.uint8)
     return np.asarray(read_image(path).resize((size[1], size[0])), dtype=np.uint8)
 
 
@@ -70,7 +72,7 @@ def draw_rank_lists(out_path, query_paths, query_captions, query_notes, gallery_
     """Write a PNG: one row per query, the query (caption above, ``query_notes`` below) then its rank list.
 
     Args:
-        query_paths: Q image paths; query_captions: Q short strings; query_notes: Q strings (may hold
+        query_paths: Q image paths (None: a blank, e.g. for a search by description); query_captions: Q short strings; query_notes: Q strings (may hold
             line breaks) printed under the query, e.g. its predicted attributes.
         gallery_paths: G image paths; ranked, matches: (Q, k) from :func:`rank_lists`;
             gallery_captions: G short strings shown above each ranked image.

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from fastreid_ext.data.build import build_cm_dataset, build_cm_test_loader
+from fastreid_ext.data.datasets.attributes import PAPER_ATTRIBUTES
 from fastreid_ext.data.synthvi import make_synthvi
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.evaluation import CrossModalityEvaluator, extract
@@ -132,3 +133,59 @@ def test_query_images_csv_plot_and_info(setup, tmp_path, capsys):
     with pytest.raises(FingerprintMismatchError, match=f"but MODEL.WEIGHTS is {other}"):
         tool.query(tool.parse_args(["query", "--config-file", config_file, "--index", index, "--images", folder,
                                     "MODEL.WEIGHTS", str(other)]))
+
+
+def _gallery_rows(index):
+    """The index's metadata rows, read from its metadata.jsonl."""
+    with open(os.path.join(index, "metadata.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_the_index_stores_predicted_attributes(setup):
+    *_, gallery, index, _ = setup
+    rows = _gallery_rows(index)
+    assert len(rows) == len(gallery)
+    for row, item in zip(rows, gallery):
+        assert (row["img_path"], row["camid"], row["modality"]) == (item[0], item[2], item[3])
+        assert all(0 <= row[name] <= 1 for name in PAPER_ATTRIBUTES)
+
+
+def test_describe_ranks_the_matching_items_by_joint_probability(setup, tmp_path):
+    *_, index, _ = setup
+    rows = _gallery_rows(index)
+    cut = float(np.median([row["backpack"] for row in rows]))
+    where = f"backpack >= {cut} and not gender >= 0.5 or camid == 2"
+    _run("describe", "--index", index, "--where", where, "--topk", str(len(rows)), "--output",
+         str(tmp_path / "described.json"), "--plot", str(tmp_path / "described.png"))
+    with open(tmp_path / "described.json") as f:
+        (result,) = json.load(f)
+    fits = [r for r in rows if (r["backpack"] >= cut and not r["gender"] >= 0.5) or r["camid"] == 2]
+    assert 0 < len(fits) < len(rows)
+    # Joint probability: p(backpack) * (1 - p(gender)); the camid term is a filter, not an attribute.
+    expected = sorted(fits, key=lambda r: (-r["backpack"] * (1 - r["gender"]), r["id"]))
+    assert [m["id"] for m in result["matches"]] == [r["id"] for r in expected]
+    scores = [m["score"] for m in result["matches"]]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] == pytest.approx(expected[0]["backpack"] * (1 - expected[0]["gender"]))
+    assert result["query"]["where"] == where and os.path.getsize(tmp_path / "described.png") > 0
+
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "retrieve.py"), "describe", "--index", index,
+                           "--where", "backpak >= 0.5"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "unknown column 'backpak'" in proc.stderr and "'backpack'" in proc.stderr
+
+
+def test_filtered_query_is_the_full_ranking_restricted_to_matching_items(setup, tmp_path):
+    _, config_file, _, query, gallery, index, _ = setup
+    folder = os.path.dirname(next(item[0] for item in query if item[2] == 3))
+    rows = _gallery_rows(index)
+    cut = float(np.median([row["satchel"] for row in rows]))
+    common = ["query", "--config-file", config_file, "--index", index, "--images", folder]
+    _run(*common, "--topk", str(len(gallery)), "--output", str(tmp_path / "all.json"))
+    _run(*common, "--topk", "4", "--where", f"satchel < {cut}", "--output", str(tmp_path / "some.json"))
+    with open(tmp_path / "all.json") as f:
+        everything = json.load(f)
+    with open(tmp_path / "some.json") as f:
+        filtered = json.load(f)
+    for full, some in zip(everything, filtered):
+        assert all(m["satchel"] < cut for m in some["matches"])
+        assert [m["id"] for m in some["matches"]] == [m["id"] for m in full["matches"] if m["satchel"] < cut][:4]
