@@ -14,8 +14,13 @@ resident memory added, queries per second (the fastest of ``--repeats`` runs ove
 with as many threads as brute force), recall@10 against brute force; then recall and speed over a
 sweep of ``nprobe``/``efSearch``. Prints markdown tables and writes JSON.
 
+``--filtered``: searches restricted by ``where="u < s"`` on a uniform random metadata column ``u``
+(selectivity s = 50%, 10%, 1%) against exact brute force over the matching items (their rows
+gathered, then matrix multiply + top-k); queries/s and recall@10.
+
     python benchmarks/retrieval.py            # 1,000,000 x 256 and 200,000 x 2048 (long)
     python benchmarks/retrieval.py --quick    # 50,000 x 128 and 10,000 x 512 (a minute)
+    python benchmarks/retrieval.py --filtered --kinds ivf   # 1,000,000 x 256, filtered
 """
 import argparse
 import gc
@@ -42,6 +47,7 @@ KINDS = ["flat", "ivf", "ivfpq", "hnsw"]
 SWEEPS = {"ivf": ("nprobe", [4, 8, 16, 32, 64]), "ivfpq": ("nprobe", [4, 8, 16, 32, 64]),
           "hnsw": ("efSearch", [16, 32, 64, 128, 256])}
 K = 10
+SELECTIVITIES = [0.5, 0.1, 0.01]
 
 
 def _unit(x):
@@ -138,6 +144,47 @@ def bench_size(n, dim, kinds, n_queries, seed, repeats):
     return rows, sweeps
 
 
+def bench_filtered(n, dim, kinds, n_queries, seed, repeats):
+    """Filtered search at each of :data:`SELECTIVITIES`: exact brute force over the matching items, and
+    each kind's ``search(..., where="u < s")``."""
+    gallery, _, queries, _ = clustered_features(n, dim, n_queries, seed=seed)
+    u = np.random.default_rng(seed + 1).random(n)
+    rows, exact = [], {}
+    for s in SELECTIVITIES:
+        keep = np.flatnonzero(u < s)
+        (_, found), seconds = _timed_search(lambda q: brute_force_topk(gallery[keep], q, K), queries, repeats)
+        exact[s] = keep[found]
+        rows.append({"method": "brute force (torch) over the matching items", "n": n, "dim": dim,
+                     "selectivity": s, "params": {}, "qps": n_queries / seconds, "recall@10": 1.0})
+        print(f"  {s:.0%} brute force: {rows[-1]['qps']:.1f} q/s", flush=True)
+    for kind in kinds:
+        start = time.perf_counter()
+        index = GalleryIndex(dim, kind)
+        index.add(gallery, np.arange(n), metadata={"u": u})
+        print(f"  {kind}: built in {time.perf_counter() - start:.0f} s", flush=True)
+        for s in SELECTIVITIES:
+            (_, ids), seconds = _timed_search(lambda q: index.search(q, K, where=f"u < {s}"), queries, repeats)
+            rows.append({"method": kind, "n": n, "dim": dim, "selectivity": s, "params": index.params,
+                         "qps": n_queries / seconds, "recall@10": _recall(ids, exact[s])})
+            print(f"  {s:.0%} {kind}: {rows[-1]['qps']:.0f} q/s, recall@10 {rows[-1]['recall@10']:.3f}",
+                  flush=True)
+        del index
+    base = {r["selectivity"]: r["qps"] for r in rows[:len(SELECTIVITIES)]}
+    for row in rows:
+        row["speedup"] = row["qps"] / base[row["selectivity"]]
+    return rows
+
+
+def markdown_filtered(rows):
+    lines = ["| gallery | selectivity | method | params | queries/s | × exact filtered | recall@10 |",
+             "|---|---:|---|---|---:|---:|---:|"]
+    for r in sorted(rows, key=lambda r: -r["selectivity"]):
+        params = ", ".join(f"{k}={v}" for k, v in r["params"].items() if k != "train_size")
+        lines.append(f"| {r['n']:,} × {r['dim']} | {r['selectivity']:.0%} | {r['method']} | {params} | "
+                     f"{r['qps']:,.0f} | {r['speedup']:.1f} | {r['recall@10']:.3f} |")
+    return "\n".join(lines)
+
+
 def _fmt(value, spec):
     return "–" if value is None else format(value, spec)
 
@@ -162,6 +209,7 @@ def markdown(rows, sweeps):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument("--filtered", action="store_true", help="filtered search at the first size only")
     parser.add_argument("--kinds", nargs="+", default=KINDS, choices=KINDS)
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
@@ -170,16 +218,21 @@ def main(argv=None):
                                       "or retrieval_quick.json with --quick)")
     args = parser.parse_args(argv)
     args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                        "retrieval_quick.json" if args.quick else "retrieval.json")
+                                        "retrieval{}{}.json".format("_filtered" if args.filtered else "",
+                                                                    "_quick" if args.quick else ""))
     torch.set_num_threads(faiss.omp_get_max_threads())  # same threads for both sides
     load_at_start = os.getloadavg()[0]  # other processes share the CPUs
     rows, sweeps = [], []
-    for n, dim in QUICK_SIZES if args.quick else FULL_SIZES:
+    sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    for n, dim in sizes[:1] if args.filtered else sizes:
         print(f"{n:,} x {dim}:", flush=True)
+        if args.filtered:
+            rows += bench_filtered(n, dim, args.kinds, args.queries, args.seed, args.repeats)
+            continue
         r, s = bench_size(n, dim, args.kinds, args.queries, args.seed, args.repeats)
         rows += r
         sweeps += s
-    table = markdown(rows, sweeps)
+    table = markdown_filtered(rows) if args.filtered else markdown(rows, sweeps)
     print(table)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)) or ".", exist_ok=True)
     with open(args.out, "w") as f:

@@ -16,8 +16,8 @@ sample (or give ``nlist``). ``flat`` and ``hnsw`` need no training.
 
 Filtering: ``search(..., where="backpack >= 0.5 and camid in (3, 6)")`` keeps the top k among the
 items whose metadata satisfy the expression; every kind here filters inside faiss with an id
-selector (``ivf``/``ivfpq`` probe ``nprobe / s`` lists, at most ``nlist``, for a filter admitting a
-fraction s, so as to scan as many matching candidates as an unfiltered search). A kind with
+selector (``ivf``/``ivfpq`` probe ``nprobe / sqrt(s)`` lists, at most ``nlist``, for a filter
+admitting a fraction s of the items, since the k best matching items lie further out). A kind with
 ``native_filter = False`` would instead widen k until k items match.
 
 GPU: when a GPU build of faiss sees a GPU, unfiltered searches of ``flat``/``ivf``/``ivfpq`` run on a

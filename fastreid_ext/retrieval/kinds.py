@@ -155,9 +155,9 @@ class IVFKind(IndexKind):
                                   metric_type)
 
     def search_parameters(self, params, selector=None, selectivity=1.0):
-        # A filter admitting a fraction s of the items leaves s of each list's candidates: probing
-        # nprobe / s lists (at most nlist) keeps the number of matching candidates scanned.
-        nprobe = min(params["nlist"], math.ceil(params["nprobe"] / max(selectivity, 1e-9)))
+        # A filter admitting a fraction s of the items leaves s of each list's candidates, and the
+        # k best matching items lie further out: probe nprobe / sqrt(s) lists (at most nlist).
+        nprobe = min(params["nlist"], math.ceil(params["nprobe"] / math.sqrt(max(selectivity, 1e-12))))
         return faiss.SearchParametersIVF(nprobe=nprobe, sel=selector)
 
 
