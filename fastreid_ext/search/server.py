@@ -6,9 +6,12 @@ Python's ``ThreadingHTTPServer``, no other dependency. Endpoints:
   sample, see the top-k gallery matches with their scores and metadata.
 - ``GET /api/info``: the index (kind, metric, count, dim, model fingerprint), the gallery and query
   modalities, the default k and the sample queries.
-- ``POST /api/search?k=K&name=FILE``: the body is one image file; returns ``{"query", "matches",
-  "metric", "seconds"}`` (see :func:`~fastreid_ext.search.pipeline.search`).
-- ``GET /api/search?sample=I&k=K``: the same for sample query ``I``.
+- ``POST /api/search?k=K&name=FILE[&where=EXPR]``: the body is one image file; returns ``{"query", "matches",
+  "metric", "seconds"}`` (see :func:`~fastreid_ext.search.pipeline.search`), among the gallery items that
+  satisfy ``where`` when given.
+- ``GET /api/search?sample=I&k=K[&where=EXPR]``: the same for sample query ``I``.
+- ``GET /api/describe?where=EXPR&k=K``: no query image; the items that satisfy ``where``, ranked by the joint
+  probability of the attributes it names (:func:`~fastreid_ext.search.pipeline.describe`).
 - ``GET /gallery/<id>``, ``GET /sample/<I>``: a gallery image (from the path the index records) or a sample
   query image. Only those: the server reads no other file.
 
@@ -31,7 +34,8 @@ import numpy as np
 
 from ..data.data_utils import check_image
 from ..data.datasets.bases import MODALITY_NAMES
-from .pipeline import search
+from ..retrieval.where import WhereError
+from .pipeline import describe, search
 from .sources import UNKNOWN
 
 logger = logging.getLogger(__name__)
@@ -83,6 +87,7 @@ class SearchService:
             "model_fingerprint": self.index.model_fingerprint, "k": min(self.k, len(self.index)),
             "gallery_modalities": [MODALITY_NAMES[m] for m in self.extraction["modalities"]],
             "query_modality": MODALITY_NAMES[self.query_modality],
+            "attributes": self.extraction.get("attributes", []), "cameras": self._cameras(),
             "samples": [{"sample": i, "name": os.path.basename(item[0]), "pid": _known(item[1]),
                          "camid": _known(item[2])} for i, item in enumerate(self.samples)],
         }
@@ -97,21 +102,44 @@ class SearchService:
                                                        f"got {k}")
         return k
 
-    def _search(self, item, k):
+    def _cameras(self):
+        if "camid" not in self.index.columns:
+            return []
+        camids = self.index.column("camid")
+        return sorted(int(c) for c in np.unique(camids[~np.isnan(camids)]))
+
+    def _search(self, item, k, where=None):
         start = time.perf_counter()
-        with self._lock:
-            result = search(self.model, self.cfg, self.index, [item], k)[0]
+        try:
+            with self._lock:
+                result = search(self.model, self.cfg, self.index, [item], k, where or None)[0]
+        except WhereError as e:
+            raise RequestError(HTTPStatus.BAD_REQUEST, str(e)) from None
         return {**result, "metric": self.index.metric, "seconds": time.perf_counter() - start}
 
-    def search_sample(self, sample, k=None):
+    def describe(self, where, k=None):
+        """The gallery items that satisfy ``where``, by joint probability; ``matching`` counts them all."""
+        k = self._k(k)
+        if not where:
+            raise RequestError(HTTPStatus.BAD_REQUEST, "describe needs a where expression")
+        start = time.perf_counter()
+        try:
+            result = describe(self.index, self.extraction, where, k)
+            matching = int(self.index.matching(where).sum())
+        except WhereError as e:
+            raise RequestError(HTTPStatus.BAD_REQUEST, str(e)) from None
+        return {**result, "metric": "joint probability", "matching": matching,
+                "seconds": time.perf_counter() - start}
+
+    def search_sample(self, sample, k=None, where=None):
         """The matches of sample query ``sample`` (its position in ``samples``)."""
         k = self._k(k)
         item = self.samples[self._sample_position(sample)]
-        result = self._search((item[0], item[1], item[2], self.query_modality, item[4]), k)
+        result = self._search((item[0], item[1], item[2], self.query_modality, item[4]), k, where)
         result["query"].update(sample=int(sample), img_path=os.path.basename(item[0]))
         return result
 
-    def search_upload(self, data, name="upload", k=None):
+    def search_upload(self, data, name="upload", k=None, where=None):
         """The matches of an uploaded image file (bytes); :class:`RequestError` if it is not an image."""
         k = self._k(k)
         if not data:
@@ -125,7 +153,7 @@ class SearchService:
                 raise RequestError(HTTPStatus.BAD_REQUEST,
                                    f"{name!r} is not an image the server can read (JPEG, PNG or BMP): "
                                    f"{problem.split(' (')[0]}")  # the detail would name the temporary file
-            result = self._search((path, UNKNOWN, UNKNOWN, self.query_modality, None), k)
+            result = self._search((path, UNKNOWN, UNKNOWN, self.query_modality, None), k, where)
         result["query"]["img_path"] = name
         return result
 
@@ -172,7 +200,10 @@ class SearchHandler(BaseHTTPRequestHandler):
         if path == "/api/info":
             return self._send_json(service.info())
         if path == "/api/search":
-            return self._send_json(service.search_sample(_one(query, "sample"), _one(query, "k")))
+            return self._send_json(service.search_sample(_one(query, "sample"), _one(query, "k"),
+                                                         _one(query, "where")))
+        if path == "/api/describe":
+            return self._send_json(service.describe(_one(query, "where"), _one(query, "k")))
         if path.startswith("/gallery/"):
             return self._send_file(service.gallery_image(path[len("/gallery/"):]))
         if path.startswith("/sample/"):
@@ -187,7 +218,8 @@ class SearchHandler(BaseHTTPRequestHandler):
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                                f"The upload has {length} bytes; the limit is {MAX_UPLOAD_BYTES}")
         data = self.rfile.read(length)
-        self._send_json(service.search_upload(data, _one(query, "name") or "upload", _one(query, "k")))
+        self._send_json(service.search_upload(data, _one(query, "name") or "upload", _one(query, "k"),
+                                              _one(query, "where")))
 
     def _respond(self, route):
         url = urlsplit(self.path)

@@ -113,3 +113,56 @@ def test_search_page(page, tmp_path):
     _wait(browser, error.is_displayed)
     assert "'notes.txt' is not an image the server can read" in error.text
     assert browser.find_elements(By.CSS_SELECTOR, "#results .result-card") == []
+
+
+def _shown(browser):
+    """(ids, attribute dicts, camids) of the result cards on the page."""
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    cards = browser.find_elements(By.CSS_SELECTOR, "#results .result-card")
+    return ([int(card.get_attribute("data-id")) for card in cards],
+            [json.loads(card.get_attribute("data-attributes")) for card in cards],
+            [card.get_attribute("data-camid") for card in cards])
+
+
+def test_attribute_toggles_filter_and_describe(page):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser, service, query, gallery = page
+    index = service.index
+    # An attribute and a value that some but not all gallery items fit, to make the filter visible.
+    choices = [(name, value, int(((index.column(name) >= 0.5) == (value == "yes")).sum()))
+               for name in service.extraction["attributes"] for value in ("yes", "no")]
+    name, value, fitting = max(choices, key=lambda c: (0 < c[2] < len(gallery), -abs(c[2] - len(gallery) / 2)))
+    assert 0 < fitting < len(gallery)
+    where = f"{name} {'>=' if value == 'yes' else '<'} 0.5"
+    fits = (lambda p: p >= 0.5) if value == "yes" else (lambda p: p < 0.5)
+
+    samples = _wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#samples .sample"))
+    samples[0].click()
+    _cards(browser)
+    toggle = browser.find_element(By.CSS_SELECTOR, f"#attributes select[data-attribute='{name}']")
+    Select(toggle).select_by_visible_text(value)
+    assert browser.find_element(By.ID, "where").text == f"where {where}"
+    # The sample's search re-runs with the filter: the page shows what the API returns, every item fitting.
+    expected = [m["id"] for m in service.search_sample(0, K, where)["matches"]]
+    assert len(expected) == min(K, fitting)
+    _wait(browser, lambda: _shown(browser)[0] == expected)
+    assert all(fits(attrs[name]) for attrs in _shown(browser)[1])
+
+    # Describe only, then narrow to one camera: the count and the ranking are the API's.
+    browser.find_element(By.ID, "describe-only").click()
+    described = service.describe(where, K)
+    _wait(browser, lambda: _shown(browser)[0] == [m["id"] for m in described["matches"]])
+    assert browser.find_element(By.ID, "status").text.startswith(f"{fitting} of {len(gallery)} images fit")
+    assert all(fits(attrs[name]) for attrs in _shown(browser)[1])
+    camera = str(gallery[0][2])
+    Select(browser.find_element(By.ID, "camera")).select_by_visible_text(f"cam {camera}")
+    narrowed = service.describe(f"{where} and camid == {camera}", K)
+    _wait(browser, lambda: _shown(browser)[0] == [m["id"] for m in narrowed["matches"]])
+    assert browser.find_element(By.ID, "status").text.startswith(f"{narrowed['matching']} of {len(gallery)}")
+    assert set(_shown(browser)[2]) <= {camera}
+    assert all(fits(attrs[name]) for attrs in _shown(browser)[1])

@@ -3,6 +3,7 @@ import json
 import os
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -111,3 +112,23 @@ def test_errors(served, monkeypatch):
 def test_pick_samples():
     assert pick_samples(list(range(3)), 8) == [0, 1, 2]
     assert pick_samples(list(range(10)), 4) == [0, 3, 6, 9]
+
+
+def test_where_filters_searches_and_describe(served):
+    status, info = _json(served + "/api/info")
+    assert (info["attributes"], info["cameras"]) == ([], [1, 2, 4])  # the colour model predicts no attribute
+    _, everything = _json(served + "/api/search?sample=1&k=4")
+    where = urllib.parse.quote("camid in (1, 2) and not img_path == 'x'")
+    status, some = _json(served + f"/api/search?sample=1&k=2&where={where}")
+    assert status == 200 and [m["camid"] for m in some["matches"]] != [] and \
+        all(m["camid"] in (1, 2) for m in some["matches"])
+    assert [m["id"] for m in some["matches"]] == [m["id"] for m in everything["matches"] if m["camid"] in (1, 2)][:2]
+    status, described = _json(served + f"/api/describe?k=4&where={urllib.parse.quote('camid == 1')}")
+    # No attribute described: every fitting item has joint probability 1, in id order.
+    assert status == 200 and described["matching"] == 2
+    assert [(m["camid"], m["score"]) for m in described["matches"]] == [(1, 1.0), (1, 1.0)]
+    assert [m["id"] for m in described["matches"]] == sorted(m["id"] for m in described["matches"])
+    status, error = _json(served + f"/api/search?sample=1&where={urllib.parse.quote('backpack >= 0.5')}")
+    assert status == 400 and "unknown column 'backpack'" in error["error"] and "'camid'" in error["error"]
+    status, error = _json(served + "/api/describe?k=2")
+    assert status == 400 and "describe needs a where expression" in error["error"]
