@@ -34,6 +34,8 @@ def parse_args(argv=None):
     parser.add_argument("--query-modality", choices=sorted(MODALITY_NAMES.values()),
                         help="modality of the queries; default: the other one than the gallery's")
     parser.add_argument("--topk", type=int, default=10, help="matches shown by default")
+    parser.add_argument("--attribute-threshold", type=float, default=0.5,
+                        help="the page's attribute toggles take 'yes' as a predicted probability at least this")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE pairs")
     return parser.parse_args(argv)
 
@@ -46,7 +48,8 @@ def main(args):
         sys.exit(f"{args.index} holds visible and infrared images: give --query-modality")
     samples = pick_samples(image_items(args.samples, modality), args.num_samples) if args.samples else []
     model, cfg = load_trained_model(cfg)
-    server = make_server(SearchService(model, cfg, index, extraction, modality, samples, args.topk),
+    server = make_server(SearchService(model, cfg, index, extraction, modality, samples, args.topk,
+                                       args.attribute_threshold),
                          args.host, args.port)
     host, port = server.server_address[:2]
     logger.info("Searching %r at http://%s:%d/ (Ctrl-C to stop)", index, host, port)

@@ -70,15 +70,17 @@ class SearchService:
         query_modality: modality of the queries (0 visible, 1 infrared).
         samples: query items ``(img_path, pid, camid, modality, attributes)`` the page lists.
         k: the default number of matches.
+        attribute_threshold: the page's "yes" for an attribute is a predicted probability at least this.
     """
 
-    def __init__(self, model, cfg, index, extraction, query_modality, samples=(), k=10):
+    def __init__(self, model, cfg, index, extraction, query_modality, samples=(), k=10, attribute_threshold=0.5):
         cfg = cfg.clone()
         cfg.defrost()
         cfg.DATALOADER.NUM_WORKERS = 0  # one image a request: worker processes would only add start-up time
         cfg.freeze()
         self.model, self.cfg, self.index, self.extraction = model, cfg, index, extraction
         self.query_modality, self.samples, self.k = query_modality, list(samples), k
+        self.attribute_threshold = attribute_threshold
         self._lock = threading.Lock()
 
     def info(self):
@@ -88,6 +90,7 @@ class SearchService:
             "gallery_modalities": [MODALITY_NAMES[m] for m in self.extraction["modalities"]],
             "query_modality": MODALITY_NAMES[self.query_modality],
             "attributes": self.extraction.get("attributes", []), "cameras": self._cameras(),
+            "attribute_threshold": self.attribute_threshold,
             "samples": [{"sample": i, "name": os.path.basename(item[0]), "pid": _known(item[1]),
                          "camid": _known(item[2])} for i, item in enumerate(self.samples)],
         }

@@ -24,6 +24,16 @@ class ColourModel(torch.nn.Module):
         return {"features": halves.flatten(1)}
 
 
+class ColourAttributeModel(ColourModel):
+    """:class:`ColourModel` that also predicts 8 attribute probabilities from colour, over 255: its features
+    (red, green, blue, each of the top then the bottom half), then the brightness of the top and the bottom."""
+
+    def forward(self, batch):
+        features = super().forward(batch)["features"]
+        probs = torch.cat([features, features.reshape(-1, 3, 2).mean(1)], 1) / 255
+        return {"features": features, "attr_probs": probs}
+
+
 def write_images(root, colours):
     """Write each solid-colour 16x8 image of ``colours`` under ``root``; returns their absolute paths."""
     paths = []

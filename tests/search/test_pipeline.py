@@ -86,3 +86,26 @@ def test_search_asks_for_more_than_the_gallery(colour_setup, tmp_path):
     index = build_index(model, cfg, image_items([gallery], 0), str(tmp_path / "index"))
     results = search(model, cfg, index, image_items([queries], 1), k=10)
     assert [len(result["matches"]) for result in results] == [4, 4]
+
+
+def test_describe_ranks_fitting_items_by_joint_probability(colour_setup, tmp_path):
+    from fastreid_ext.data.datasets.attributes import PAPER_ATTRIBUTES
+    from fastreid_ext.search.pipeline import describe
+
+    from .conftest import ColourAttributeModel
+
+    cfg, gallery = colour_setup.cfg, colour_setup.gallery
+    build_index(ColourAttributeModel().eval(), cfg, image_items([gallery], 0), str(tmp_path / "index"))
+    index, extraction = open_index(str(tmp_path / "index"), cfg)
+    assert extraction["attributes"] == list(PAPER_ATTRIBUTES)
+    # gender = red, lower_body_type = blue, backpack = brightness (over 255) of these solid images.
+    rgb = {os.path.join(gallery, name): np.array(colour) / 255 for name, colour in colour_setup.gallery_colours.items()}
+    result = describe(index, extraction, "gender >= 0.1 and not lower_body_type > 0.5 or camid == 4", k=4)
+    fits = [path for path, c in rgb.items() if (c[0] >= 0.1 and not c[2] > 0.5) or "cam4" in path]
+    expected = sorted(fits, key=lambda path: -rgb[path][0] * (1 - rgb[path][2]))
+    assert [m["img_path"] for m in result["matches"]] == expected and len(expected) == 3  # not the green one
+    for match in result["matches"]:
+        c = rgb[match["img_path"]]
+        assert match["score"] == pytest.approx(c[0] * (1 - c[2]), abs=1e-6)
+        assert match["backpack"] == pytest.approx(c.mean(), abs=1e-6)
+    assert describe(index, extraction, "lower_body_type > 0.5", k=4)["matches"][0]["img_path"].endswith("cam4/0003/0001.png")

@@ -11,6 +11,9 @@ from fastreid_ext.engine import load_trained_model
 from fastreid_ext.evaluation import extract
 from fastreid_ext.search.pipeline import build_index, open_index
 from fastreid_ext.search.server import SearchService, make_server
+from fastreid_ext.search.sources import image_items
+
+from .conftest import ColourAttributeModel
 
 pytestmark = pytest.mark.slow
 
@@ -116,53 +119,81 @@ def test_search_page(page, tmp_path):
 
 
 def _shown(browser):
-    """(ids, attribute dicts, camids) of the result cards on the page."""
+    """(ids, attribute dicts, camids) of the result cards on the page; ids None while they change."""
     import json
 
     from selenium.webdriver.common.by import By
 
-    cards = browser.find_elements(By.CSS_SELECTOR, "#results .result-card")
-    return ([int(card.get_attribute("data-id")) for card in cards],
-            [json.loads(card.get_attribute("data-attributes")) for card in cards],
-            [card.get_attribute("data-camid") for card in cards])
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        cards = browser.find_elements(By.CSS_SELECTOR, "#results .result-card")
+        return ([int(card.get_attribute("data-id")) for card in cards],
+                [json.loads(card.get_attribute("data-attributes")) for card in cards],
+                [card.get_attribute("data-camid") for card in cards])
+    except StaleElementReferenceException:  # the results were being replaced: nothing settled yet
+        return None, [], []
 
 
-def test_attribute_toggles_filter_and_describe(page):
+@pytest.fixture
+def colour_page(colour_setup, tmp_path):
+    """(browser on the page serving the colour gallery indexed with predicted attributes, SearchService)."""
+    browser = _browser()
+    s = colour_setup
+    build_index(ColourAttributeModel().eval(), s.cfg, image_items([s.gallery], 0), str(tmp_path / "index"))
+    index, extraction = open_index(str(tmp_path / "index"), s.cfg)
+    service = SearchService(ColourAttributeModel().eval(), s.cfg, index, extraction, 1,
+                            image_items([s.queries], 1), k=3)
+    server = make_server(service, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        browser.get(f"http://127.0.0.1:{server.server_address[1]}/")
+        yield browser, service
+    finally:
+        browser.quit()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_attribute_toggles_filter_and_describe(colour_page):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    browser, service, query, gallery = page
-    index = service.index
-    # An attribute and a value that some but not all gallery items fit, to make the filter visible.
-    choices = [(name, value, int(((index.column(name) >= 0.5) == (value == "yes")).sum()))
-               for name in service.extraction["attributes"] for value in ("yes", "no")]
-    name, value, fitting = max(choices, key=lambda c: (0 < c[2] < len(gallery), -abs(c[2] - len(gallery) / 2)))
-    assert 0 < fitting < len(gallery)
-    where = f"{name} {'>=' if value == 'yes' else '<'} 0.5"
-    fits = (lambda p: p >= 0.5) if value == "yes" else (lambda p: p < 0.5)
+    browser, service = colour_page
+    # gender is the red of the top half: the red and the orange gallery images are "yes", 2 of 4.
+    where = "gender >= 0.5"
+    fitting = int(service.index.matching(where).sum())
+    assert fitting == 2
 
     samples = _wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#samples .sample"))
     samples[0].click()
-    _cards(browser)
-    toggle = browser.find_element(By.CSS_SELECTOR, f"#attributes select[data-attribute='{name}']")
-    Select(toggle).select_by_visible_text(value)
+    assert len(_cards(browser)) == 3
+    toggle = _wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#attributes select[data-attribute='gender']"))
+    Select(toggle).select_by_visible_text("yes")
     assert browser.find_element(By.ID, "where").text == f"where {where}"
-    # The sample's search re-runs with the filter: the page shows what the API returns, every item fitting.
-    expected = [m["id"] for m in service.search_sample(0, K, where)["matches"]]
-    assert len(expected) == min(K, fitting)
+    # The sample's search runs again with the filter: the page shows what the API returns, every item fitting.
+    expected = [m["id"] for m in service.search_sample(0, 3, where)["matches"]]
+    assert len(expected) == fitting
     _wait(browser, lambda: _shown(browser)[0] == expected)
-    assert all(fits(attrs[name]) for attrs in _shown(browser)[1])
+    assert all(attrs["gender"] >= 0.5 for attrs in _shown(browser)[1])
 
     # Describe only, then narrow to one camera: the count and the ranking are the API's.
     browser.find_element(By.ID, "describe-only").click()
-    described = service.describe(where, K)
+    described = service.describe(where, 3)
     _wait(browser, lambda: _shown(browser)[0] == [m["id"] for m in described["matches"]])
-    assert browser.find_element(By.ID, "status").text.startswith(f"{fitting} of {len(gallery)} images fit")
-    assert all(fits(attrs[name]) for attrs in _shown(browser)[1])
-    camera = str(gallery[0][2])
-    Select(browser.find_element(By.ID, "camera")).select_by_visible_text(f"cam {camera}")
-    narrowed = service.describe(f"{where} and camid == {camera}", K)
+    assert browser.find_element(By.ID, "status").text.startswith(f"{fitting} of 4 images fit")
+    assert all(attrs["gender"] >= 0.5 for attrs in _shown(browser)[1])
+    Select(browser.find_element(By.ID, "camera")).select_by_visible_text("cam 1")
+    narrowed = service.describe(f"{where} and camid == 1", 3)
+    assert narrowed["matching"] == 1
     _wait(browser, lambda: _shown(browser)[0] == [m["id"] for m in narrowed["matches"]])
-    assert browser.find_element(By.ID, "status").text.startswith(f"{narrowed['matching']} of {len(gallery)}")
-    assert set(_shown(browser)[2]) <= {camera}
-    assert all(fits(attrs[name]) for attrs in _shown(browser)[1])
+    assert browser.find_element(By.ID, "status").text.startswith("1 of 4 images fit")
+    assert _shown(browser)[2] == ["1"] and _shown(browser)[1][0]["gender"] >= 0.5
+    # "no" inverts it: the other two, by 1 - p(gender).
+    Select(browser.find_element(By.ID, "camera")).select_by_visible_text("any")
+    Select(toggle).select_by_visible_text("no")
+    inverted = service.describe("gender < 0.5", 3)
+    _wait(browser, lambda: _shown(browser)[0] == [m["id"] for m in inverted["matches"]])
+    assert len(inverted["matches"]) == 2 and all(attrs["gender"] < 0.5 for attrs in _shown(browser)[1])

@@ -3,13 +3,12 @@ const $ = (id) => document.getElementById(id);
 const MODALITIES = ["visible", "infrared"];
 let info = null;
 let lastQuery = null;  // () => run(...) of the last image query, re-run when the filter changes
-const YES = 0.5;  // an attribute is "yes" when its predicted probability is at least this
 
 function whereExpression() {
   const parts = [];
   document.querySelectorAll("#attributes select").forEach((select) => {
-    if (select.value === "yes") parts.push(`${select.dataset.attribute} >= ${YES}`);
-    if (select.value === "no") parts.push(`${select.dataset.attribute} < ${YES}`);
+    if (select.value === "yes") parts.push(`${select.dataset.attribute} >= ${info.attribute_threshold}`);
+    if (select.value === "no") parts.push(`${select.dataset.attribute} < ${info.attribute_threshold}`);
   });
   if ($("modality").value !== "") parts.push(`modality == ${$("modality").value}`);
   if ($("camera").value !== "") parts.push(`camid == ${$("camera").value}`);
@@ -23,7 +22,7 @@ function whereParam() {
 
 function attributeText(match) {
   return (info.attributes || []).filter((name) => typeof match[name] === "number").map((name) =>
-    element("span", {className: match[name] >= YES ? "yes" : "no",
+    element("span", {className: match[name] >= info.attribute_threshold ? "yes" : "no",
                      textContent: `${name} ${match[name].toFixed(2)} `}));
 }
 
