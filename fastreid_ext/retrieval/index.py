@@ -21,8 +21,8 @@ admitting a fraction s of the items, since the k best matching items lie further
 ``native_filter = False`` would instead widen k until k items match.
 
 GPU: when a GPU build of faiss sees a GPU, unfiltered searches of ``flat``/``ivf``/``ivfpq`` run on a
-GPU copy of the index, rebuilt after each change (faiss' GPU indexes take no id selector). The index itself stays on the CPU, where it is trained,
-added to and saved.
+GPU copy of the index, rebuilt after each change (faiss' GPU indexes take no id selector). The index
+itself stays on the CPU, where it is trained, added to and saved.
 """
 import logging
 

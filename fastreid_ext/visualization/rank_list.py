@@ -72,7 +72,8 @@ def draw_rank_lists(out_path, query_paths, query_captions, query_notes, gallery_
     """Write a PNG: one row per query, the query (caption above, ``query_notes`` below) then its rank list.
 
     Args:
-        query_paths: Q image paths (None: a blank, e.g. for a search by description); query_captions: Q short strings; query_notes: Q strings (may hold
+        query_paths: Q image paths (None: a blank, e.g. for a search by description);
+            query_captions: Q short strings; query_notes: Q strings (may hold
             line breaks) printed under the query, e.g. its predicted attributes.
         gallery_paths: G image paths; ranked, matches: (Q, k) from :func:`rank_lists`;
             gallery_captions: G short strings shown above each ranked image.
