@@ -225,7 +225,7 @@ class GalleryIndex:
 
         Args:
             queries: (Q, D) float features.
-            k: 1 <= k <= len(self).
+            k: 1 <= k <= len(self), an int or a numpy integer.
             expected_fingerprint: if given, the model fingerprint the gallery must have.
         Returns:
             scores (Q, k) float32 and ids (Q, k) int64, best first. Approximate kinds may find
@@ -235,7 +235,11 @@ class GalleryIndex:
         q = self._prepare(queries, "search")
         if len(self) == 0:
             raise ValueError("search: the gallery is empty; add features first")
-        if not isinstance(k, (int, np.integer)) or not 1 <= k <= len(self):
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"search: k={k!r} ({type(k).__name__}) must be an integer (int or numpy "
+                            "integer), not a bool or a float")
+        k = int(k)
+        if not 1 <= k <= len(self):
             raise ValueError(f"search: k={k!r} must be an integer from 1 to the gallery size "
                              f"{len(self)}")
         index = self._search_index()
