@@ -10,6 +10,8 @@ r"""Index a gallery with a trained model, search it, describe an index.
     python tools/retrieve.py query --config-file CFG --index gallery/ --images queries/ --topk 10 \
         --format csv --output top10.csv --plot top10.png MODEL.WEIGHTS model_final.pth
     python tools/retrieve.py info --index gallery/
+    # the index's files are checked against their SHA-256 unless --no-verify; gallery images moved since the
+    # build: query ... --image-root NEW_FOLDER (info shows the recorded image_root)
 
 Trailing ``KEY VALUE`` pairs override the config, as in ``tools/train_net.py``.
 """
@@ -43,6 +45,11 @@ def _add_model_and_source(parser, split):
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE pairs")
 
 
+def _add_verify(parser):
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip the SHA-256 check of the index files (saves reading a very large index)")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,8 +66,12 @@ def parse_args(argv=None):
     query.add_argument("--output", metavar="FILE", help="write the results here instead of standard output")
     query.add_argument("--plot", metavar="PNG", help="also draw the rank lists of the first queries")
     query.add_argument("--plot-queries", type=int, default=8, help="queries drawn by --plot")
+    query.add_argument("--image-root", metavar="DIR",
+                       help="the folder that now holds the gallery images (default: the one recorded at build)")
+    _add_verify(query)
     info = commands.add_parser("info", help="print an index's header")
     info.add_argument("--index", required=True, metavar="DIR", help="index directory")
+    _add_verify(info)
     args = parser.parse_args(argv)
     if args.command == "build" and bool(args.images) != bool(args.modality):
         parser.error("--modality goes with --images (and --images needs it): dataset items know their modality")
@@ -84,7 +95,7 @@ def build(args):
 
 def query(args):
     cfg = inference_config(args.config_file, args.opts)
-    index, extraction = open_index(args.index, cfg)
+    index, extraction = open_index(args.index, cfg, not args.no_verify, args.image_root)
     modality = None
     if args.images:
         modality = modality_code(args.query_modality) if args.query_modality else default_query_modality(extraction)
@@ -103,7 +114,7 @@ def query(args):
 
 
 def info(args):
-    for key, value in index_info(args.index).items():
+    for key, value in index_info(args.index, not args.no_verify).items():
         print(f"{key}: {value}")
 
 

@@ -1,3 +1,3 @@
 from .index import FingerprintMismatchError, GalleryIndex, METRICS, gpu_available
 from .kinds import INDEX_KINDS, IndexKind, get_kind, register_kind
-from .persistence import checkpoint_fingerprint
+from .persistence import IndexIntegrityError, checkpoint_fingerprint

@@ -30,7 +30,7 @@ import numpy as np
 from fastreid.config import configurable
 
 from .kinds import get_kind, plain_params
-from .persistence import load_gallery, read_header, save_gallery
+from .persistence import load_gallery, read_header, save_gallery, verify_files
 from .records import GalleryRecords, as_columns, check_ids, describe_ids
 
 logger = logging.getLogger(__name__)
@@ -255,6 +255,11 @@ class GalleryIndex:
         """Metadata dicts of ``ids`` ((n,) or (Q, k), e.g. search results); None for -1."""
         return self._records.rows(ids)
 
+    def map_metadata(self, name, fn):
+        """Replace every value v (but None) of the metadata column ``name`` by ``fn(v)``, e.g. to resolve
+        stored relative image paths after loading."""
+        self._records.map_column(name, fn)
+
     def _removed_selector(self):
         if not len(self._removed):
             return None
@@ -275,22 +280,27 @@ class GalleryIndex:
                 self._gpu = self._index
         return self._gpu
 
-    def save(self, directory):
+    def save(self, directory, extra=None):
         """Write the index, ids and metadata to ``directory`` (see
-        :mod:`~fastreid_ext.retrieval.persistence`)."""
+        :mod:`~fastreid_ext.retrieval.persistence`); ``extra``: ``*.json`` name -> dict, written and
+        checksummed with them."""
         if not self.is_trained:
             raise ValueError(f"Cannot save an untrained {self.kind} index: add or train first")
         header = {"dim": self.dim, "metric": self.metric, "normalized": self.metric == "cosine",
                   "kind": self.kind, "params": self._params, "count": len(self),
                   "model_fingerprint": self.model_fingerprint, "batch_size": self.batch_size}
         save_gallery(directory, header, self._index, self._records.ids, self._removed,
-                     self._records.columns)
+                     self._records.columns, extra)
 
     @classmethod
-    def load(cls, directory, expected_fingerprint=None):
+    def load(cls, directory, expected_fingerprint=None, verify=True):
         """Read an index written by :meth:`save`; with ``expected_fingerprint``, refuse (before
-        reading the index) one made by another model."""
+        reading the index) one made by another model. ``verify``: compare every file with the
+        SHA-256 of the manifest first (:class:`~fastreid_ext.retrieval.persistence.IndexIntegrityError`
+        on a mismatch); skipping it saves one read of the files of a very large index."""
         header = read_header(directory)
+        if verify:
+            verify_files(directory, header)
         gallery = cls(header["dim"], header["kind"], header["metric"],
                       model_fingerprint=header["model_fingerprint"],
                       batch_size=header["batch_size"], **header["params"])

@@ -136,6 +136,12 @@ class GalleryRecords:
                         for name, values in self.columns.items()}
         self._lookup_cache = None
 
+    def map_column(self, name, fn):
+        """Apply ``fn`` to every value but None of column ``name`` (``KeyError`` if there is none)."""
+        if name not in self.columns:
+            raise KeyError(f"No gallery metadata column {name!r}; columns: {sorted(self.columns)}")
+        self.columns[name] = [None if v is None else fn(v) for v in self.columns[name]]
+
     def rows(self, ids):
         """One metadata dict (with its ``id``) per id, ``None`` for -1.
 
