@@ -6,22 +6,28 @@ Python's ``ThreadingHTTPServer``, no other dependency. Endpoints:
   sample, see the top-k gallery matches with their scores and metadata.
 - ``GET /api/info``: the index (kind, metric, count, dim, model fingerprint), the gallery and query
   modalities, the default k and the sample queries.
-- ``POST /api/search?k=K&name=FILE``: the body is one image file; returns ``{"query", "matches",
+- ``POST /api/search?k=K&name=FILE``: the body is one image file, raw or as the one file of a multipart
+  form (``curl -F image=@query.jpg``), sent with a Content-Length or chunked; returns ``{"query", "matches",
   "metric", "seconds"}`` (see :func:`~fastreid_ext.retrieval.pipeline.search`).
 - ``GET /api/search?sample=I&k=K``: the same for sample query ``I``.
 - ``GET /gallery/<id>``, ``GET /sample/<I>``: a gallery image (from the path the index records) or a sample
   query image. Only those: the server reads no other file.
 
-Errors are JSON ``{"error": message}`` with status 400 (bad request, e.g. an upload that is not an image),
-404 (unknown id or path) or 413 (upload over :data:`MAX_UPLOAD_BYTES`).
+Errors are JSON ``{"error": message}`` with status 400 (bad request, e.g. an upload that is not an image or a
+malformed Content-Length), 404 (unknown id or path), 405 (another method), 408 (the upload stopped), 411 (no
+length) or 413 (upload over :data:`MAX_UPLOAD_BYTES`, or an image header over ``max_pixels``). Uploads are
+decoded and their features extracted by a pool of ``workers`` threads, outside the lock that serialises
+index searches; each request logs one access line.
 """
 import json
 import logging
 import mimetypes
 import os
 import tempfile
+import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -30,21 +36,16 @@ import numpy as np
 
 from ..data.data_utils import check_image
 from ..data.datasets.bases import MODALITY_NAMES
-from .pipeline import search
+from .pipeline import extract_items, search_features
 from .search_page import PAGE
 from .sources import UNKNOWN
+from .uploads import RequestError, check_decodes, check_pixels, read_body, upload_file
 
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-
-
-class RequestError(Exception):
-    """A request the server refuses; ``status`` is its HTTP status."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
+MAX_PIXELS = 40_000_000
+_GALLERY_ID = re.compile(r"[0-9]{1,18}")  # an int64 id, never -1
 
 
 def pick_samples(items, n):
@@ -63,16 +64,25 @@ class SearchService:
         query_modality: modality of the queries (0 visible, 1 infrared).
         samples: query items ``(img_path, pid, camid, modality, attributes)`` the page lists.
         k: the default number of matches.
+        max_pixels: the largest upload, in pixels (read from the image header before decoding).
+        workers: threads that decode queries and extract their features, at most that many at once.
     """
 
-    def __init__(self, model, cfg, index, extraction, query_modality, samples=(), k=10):
+    def __init__(self, model, cfg, index, extraction, query_modality, samples=(), k=10, max_pixels=MAX_PIXELS,
+                 workers=2):
         cfg = cfg.clone()
         cfg.defrost()
         cfg.DATALOADER.NUM_WORKERS = 0  # one image a request: worker processes would only add start-up time
         cfg.freeze()
         self.model, self.cfg, self.index, self.extraction = model, cfg, index, extraction
         self.query_modality, self.samples, self.k = query_modality, list(samples), k
+        self.max_pixels = max_pixels
         self._lock = threading.Lock()
+        self._workers = ThreadPoolExecutor(workers, thread_name_prefix="search-worker")
+
+    def close(self):
+        """Stop the worker threads (after the requests in flight)."""
+        self._workers.shutdown()
 
     def info(self):
         return {
@@ -94,10 +104,16 @@ class SearchService:
                                                        f"got {k}")
         return k
 
-    def _search(self, item, k):
+    def _features(self, item, upload_name):
+        if upload_name is not None:
+            check_decodes(item[0], upload_name)
+        return extract_items(self.model, self.cfg, [item], verbose=False)["features"]
+
+    def _search(self, item, k, upload_name=None):
         start = time.perf_counter()
+        features = self._workers.submit(self._features, item, upload_name).result()
         with self._lock:
-            result = search(self.model, self.cfg, self.index, [item], k)[0]
+            result = search_features(self.index, [item], features, k)[0]
         return {**result, "metric": self.index.metric, "seconds": time.perf_counter() - start}
 
     def search_sample(self, sample, k=None):
@@ -113,6 +129,7 @@ class SearchService:
         k = self._k(k)
         if not data:
             raise RequestError(HTTPStatus.BAD_REQUEST, "The upload is empty: send one image file")
+        check_pixels(data, name, self.max_pixels)
         with tempfile.TemporaryDirectory(prefix="search-upload-") as folder:
             path = os.path.join(folder, "query")
             with open(path, "wb") as f:
@@ -122,7 +139,7 @@ class SearchService:
                 raise RequestError(HTTPStatus.BAD_REQUEST,
                                    f"{name!r} is not an image the server can read (JPEG, PNG or BMP): "
                                    f"{problem.split(' (')[0]}")  # the detail would name the temporary file
-            result = self._search((path, UNKNOWN, UNKNOWN, self.query_modality, None), k)
+            result = self._search((path, UNKNOWN, UNKNOWN, self.query_modality, None), k, name)
         result["query"]["img_path"] = name
         return result
 
@@ -142,6 +159,8 @@ class SearchService:
     def gallery_image(self, gallery_id):
         """The file the index records for gallery id ``gallery_id``."""
         try:
+            if not _GALLERY_ID.fullmatch(str(gallery_id)):
+                raise ValueError(gallery_id)
             return self.index.metadata([int(gallery_id)])[0]["img_path"]
         except (ValueError, KeyError):
             raise RequestError(HTTPStatus.NOT_FOUND, f"no gallery image with id {gallery_id!r}") from None
@@ -155,12 +174,22 @@ class SearchHandler(BaseHTTPRequestHandler):
     """HTTP glue: routes to the server's :class:`SearchService` (``self.server.service``)."""
 
     server_version = "fastreid-ext-search"
+    timeout = 60  # seconds a client may stay silent (socket timeout)
 
     def do_GET(self):
         self._respond(self._get)
 
     def do_POST(self):
         self._respond(self._post)
+
+    def do_PUT(self):
+        self._respond(self._other)
+
+    do_DELETE = do_PATCH = do_PUT
+
+    def _other(self, service, path, query):
+        raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not served: GET a page, or POST "
+                                                          "/api/search")
 
     def _get(self, service, path, query):
         if path == "/":
@@ -178,14 +207,12 @@ class SearchHandler(BaseHTTPRequestHandler):
     def _post(self, service, path, query):
         if path != "/api/search":
             raise RequestError(HTTPStatus.NOT_FOUND, f"no such endpoint: POST {path}")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_UPLOAD_BYTES:
-            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                               f"The upload has {length} bytes; the limit is {MAX_UPLOAD_BYTES}")
-        data = self.rfile.read(length)
-        self._send_json(service.search_upload(data, _one(query, "name") or "upload", _one(query, "k")))
+        body = read_body(self.headers, self.rfile, MAX_UPLOAD_BYTES)
+        data, name = upload_file(body, self.headers.get("Content-Type"), _one(query, "name"))
+        self._send_json(service.search_upload(data, name or "upload", _one(query, "k")))
 
     def _respond(self, route):
+        self._start = time.perf_counter()
         url = urlsplit(self.path)
         try:
             route(self.server.service, url.path, parse_qs(url.query))
@@ -212,6 +239,15 @@ class SearchHandler(BaseHTTPRequestHandler):
             body = f.read()
         self._send(HTTPStatus.OK, body, mimetypes.guess_type(path)[0] or "application/octet-stream")
 
+    def log_request(self, code="-", size="-"):
+        """The access log: one line per request, with its time."""
+        seconds = time.perf_counter() - getattr(self, "_start", time.perf_counter())
+        logger.info('%s "%s" %s %.3f s', self.address_string(), self.requestline, getattr(code, "value", code),
+                    seconds)
+
+    def log_error(self, format, *args):  # a malformed request also gets its access line
+        logger.debug("%s %s", self.address_string(), format % args)
+
     def log_message(self, format, *args):
         logger.info("%s %s", self.address_string(), format % args)
 
@@ -224,6 +260,12 @@ def _one(query, key):
 def make_server(service, host="127.0.0.1", port=8000):
     """A ``ThreadingHTTPServer`` serving ``service`` on ``host:port`` (port 0: a free one); call
     ``serve_forever()``, and ``shutdown()`` from another thread."""
-    server = ThreadingHTTPServer((host, port), SearchHandler)
+    server = _SearchServer((host, port), SearchHandler)
     server.service = service
     return server
+
+
+class _SearchServer(ThreadingHTTPServer):
+    def server_close(self):
+        super().server_close()
+        self.service.close()
