@@ -28,8 +28,8 @@ def _post(url, label, body, timeout, deadline):
 
 
 def run_load(url, requests, concurrency=8, timeout=120.0, time_limit=600.0):
-    """POST each ``(label, body)`` of ``requests`` to ``url`` (e.g. ``http://127.0.0.1:8000/api/search?k=10``),
-    ``concurrency`` at a time, in order.
+    """POST each ``(label, body)`` of ``requests`` to ``url`` (e.g.
+    ``http://127.0.0.1:8000/api/search?k=10``), ``concurrency`` at a time, in order.
 
     Returns:
         one dict per request, in order: ``label``, ``status`` (None: no answer, or not sent because

@@ -188,8 +188,8 @@ class SearchHandler(BaseHTTPRequestHandler):
     do_DELETE = do_PATCH = do_PUT
 
     def _other(self, service, path, query):
-        raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not served: GET a page, or POST "
-                                                          "/api/search")
+        raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED,
+                           f"{self.command} is not served: GET a page, or POST /api/search")
 
     def _get(self, service, path, query):
         if path == "/":
@@ -242,8 +242,8 @@ class SearchHandler(BaseHTTPRequestHandler):
     def log_request(self, code="-", size="-"):
         """The access log: one line per request, with its time."""
         seconds = time.perf_counter() - getattr(self, "_start", time.perf_counter())
-        logger.info('%s "%s" %s %.3f s', self.address_string(), self.requestline, getattr(code, "value", code),
-                    seconds)
+        status = getattr(code, "value", code)
+        logger.info('%s "%s" %s %.3f s', self.address_string(), self.requestline, status, seconds)
 
     def log_error(self, format, *args):  # a malformed request also gets its access line
         logger.debug("%s %s", self.address_string(), format % args)

@@ -1,5 +1,5 @@
 """The image of an upload request: the body (by Content-Length or chunked), raw or the one file of a
-multipart form, and the checks run before and while decoding it (pixel limit from the header, decodability)."""
+multipart form, and the checks before and while decoding it (pixel limit from the header, decodability)."""
 import email.message
 import email.parser
 import io
@@ -10,7 +10,8 @@ from PIL import Image
 
 _DIGITS = re.compile(r"[0-9]+")
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
-_HOW = "send the image as the request body (curl --data-binary @query.jpg) or as a form file (curl -F image=@query.jpg)"
+_HOW = ("send the image as the request body (curl --data-binary @query.jpg) or as a form file "
+        "(curl -F image=@query.jpg)")
 
 
 class RequestError(Exception):
@@ -19,6 +20,10 @@ class RequestError(Exception):
     def __init__(self, status, message):
         super().__init__(message)
         self.status = status
+
+
+def _bad(message):
+    return RequestError(HTTPStatus.BAD_REQUEST, message)
 
 
 def read_body(headers, rfile, limit):
@@ -34,10 +39,10 @@ def read_body(headers, rfile, limit):
         if not lengths:
             raise RequestError(HTTPStatus.LENGTH_REQUIRED, f"The upload has no Content-Length: {_HOW}")
         if len(lengths) > 1:
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"Conflicting Content-Length headers: {sorted(lengths)}")
+            raise _bad(f"Conflicting Content-Length headers: {sorted(lengths)}")
         value = lengths.pop()
         if not _DIGITS.fullmatch(value):
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"Content-Length must be a number of bytes, got {value!r}")
+            raise _bad(f"Content-Length must be a number of bytes, got {value!r}")
         length = int(value)
         if length > limit:
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -46,7 +51,7 @@ def read_body(headers, rfile, limit):
     except TimeoutError:
         raise RequestError(HTTPStatus.REQUEST_TIMEOUT, "The upload stopped arriving") from None
     if len(data) < length:
-        raise RequestError(HTTPStatus.BAD_REQUEST, f"The upload ended after {len(data)} of its {length} bytes")
+        raise _bad(f"The upload ended after {len(data)} of its {length} bytes")
     return data
 
 
@@ -60,7 +65,7 @@ def _read_chunked(headers, rfile, limit):
     while True:
         size = rfile.readline(1024).split(b";", 1)[0].strip()
         if not _HEX.fullmatch(size):
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"Malformed chunk size {size[:20]!r} in the chunked upload")
+            raise _bad(f"Malformed chunk size {size[:20]!r} in the chunked upload")
         size = int(size, 16)
         if size == 0:
             break
@@ -69,12 +74,12 @@ def _read_chunked(headers, rfile, limit):
                                f"The chunked upload exceeds the limit of {limit} bytes")
         chunk = rfile.read(size)
         if len(chunk) < size or rfile.read(2) != b"\r\n":
-            raise RequestError(HTTPStatus.BAD_REQUEST, "The chunked upload ended early or lacks a chunk's CRLF")
+            raise _bad("The chunked upload ended early or lacks a chunk's CRLF")
         data += chunk
     for _ in range(64):  # the trailer, up to its blank line
         if rfile.readline(8192).strip() == b"":
             return bytes(data)
-    raise RequestError(HTTPStatus.BAD_REQUEST, "The chunked upload's trailer does not end")
+    raise _bad("The chunked upload's trailer does not end")
 
 
 def upload_file(body, content_type, name=None):
@@ -86,7 +91,7 @@ def upload_file(body, content_type, name=None):
         return body, name
     boundary = header.get_param("boundary")
     if not boundary:
-        raise RequestError(HTTPStatus.BAD_REQUEST, "The multipart/form-data upload has no boundary parameter")
+        raise _bad("The multipart/form-data upload has no boundary parameter")
     files, closed = [], False
     for part in (b"\r\n" + body).split(b"\r\n--" + str(boundary).encode("latin-1"))[1:]:
         if part.startswith(b"--"):
@@ -94,17 +99,15 @@ def upload_file(body, content_type, name=None):
             break
         head, blank, content = part.partition(b"\r\n\r\n")
         if not blank:
-            raise RequestError(HTTPStatus.BAD_REQUEST, "A part of the multipart upload has no blank line after "
-                                                       "its headers")
+            raise _bad("A part of the multipart upload has no blank line after its headers")
         fields = email.parser.BytesHeaderParser().parsebytes(head.lstrip(b" \t\r\n") + b"\r\n\r\n")
         filename = fields.get_filename()
         if filename is not None:
             files.append((content, filename))
     if not closed:
-        raise RequestError(HTTPStatus.BAD_REQUEST, "The multipart upload is incomplete (no closing boundary)")
+        raise _bad("The multipart upload is incomplete (no closing boundary)")
     if len(files) != 1:
-        raise RequestError(HTTPStatus.BAD_REQUEST, f"The multipart upload holds {len(files)} files: "
-                                                   "send one image (curl -F image=@query.jpg)")
+        raise _bad(f"The multipart upload holds {len(files)} files: send one image (curl -F image=@query.jpg)")
     content, filename = files[0]
     return content, name or filename
 
@@ -116,7 +119,8 @@ def check_pixels(data, name, max_pixels):
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
     except Image.DecompressionBombError as e:
-        raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"{name!r} is over the pixel limit: {e}") from None
+        raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                           f"{name!r} is over the pixel limit: {e}") from None
     except Exception:  # PIL raises many types for what is not an image header
         return
     if width * height > max_pixels:
@@ -131,4 +135,4 @@ def check_decodes(path, name):
         with Image.open(path) as image:
             image.load()
     except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, zlib errors, ...
-        raise RequestError(HTTPStatus.BAD_REQUEST, f"{name!r} cannot be decoded: {type(e).__name__}: {e}") from None
+        raise _bad(f"{name!r} cannot be decoded: {type(e).__name__}: {e}") from None
