@@ -23,8 +23,8 @@ import json
 import logging
 import mimetypes
 import os
-import tempfile
 import re
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
