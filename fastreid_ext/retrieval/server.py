@@ -14,7 +14,7 @@ Python's ``ThreadingHTTPServer``, no other dependency. Endpoints:
   query image. Only those: the server reads no other file.
 
 Errors are JSON ``{"error": message}`` with status 400 (bad request, e.g. an upload that is not an image or a
-malformed Content-Length), 404 (unknown id or path), 405 (another method), 408 (the upload stopped), 411 (no
+malformed Content-Length), 404 (unknown id or path), 405 (PUT, DELETE, PATCH), 408 (the upload stopped), 411 (no
 length) or 413 (upload over :data:`MAX_UPLOAD_BYTES`, or an image header over ``max_pixels``). Uploads are
 decoded and their features extracted by a pool of ``workers`` threads, outside the lock that serialises
 index searches; each request logs one access line.
@@ -179,6 +179,8 @@ class SearchHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         self._respond(self._get)
 
+    do_HEAD = do_GET  # the same status and headers, no body
+
     def do_POST(self):
         self._respond(self._post)
 
@@ -227,7 +229,8 @@ class SearchHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _send_json(self, payload, status=HTTPStatus.OK):
         self._send(status, json.dumps(payload).encode(), "application/json")

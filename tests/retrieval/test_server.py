@@ -217,6 +217,13 @@ def test_malformed_paths_and_ids_are_4xx(served):
         assert _json(served + path)[0] == 400, path
     assert _raw(served, method="DELETE", path="/gallery/0") == (405, {
         "error": "DELETE is not served: GET a page, or POST /api/search"})
+    for path, status in (("/gallery/0", 200), ("/gallery/-1", 404)):  # HEAD: GET's status and length, no body
+        connection = http.client.HTTPConnection(*served.rsplit("/", 1)[1].split(":"), timeout=30)
+        connection.request("HEAD", path)
+        response = connection.getresponse()
+        assert response.status == status and int(response.headers["Content-Length"]) > 0
+        assert response.read() == b""
+        connection.close()
 
 
 def test_one_access_line_per_request_and_no_progress_bar(served, colour_setup, caplog, capfd):
