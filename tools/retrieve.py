@@ -14,6 +14,8 @@ r"""Index a gallery with a trained model, search it, describe an index.
     python tools/retrieve.py query ... --where "backpack >= 0.5 and camid in (3, 6)"
     python tools/retrieve.py describe --index gallery/ --where "gender >= 0.5 and hair_length >= 0.5" --topk 20
     python tools/retrieve.py info --index gallery/
+    # the index's files are checked against their SHA-256 unless --no-verify; gallery images moved since the
+    # build: query ... --image-root NEW_FOLDER (info shows the recorded image_root)
 
 Trailing ``KEY VALUE`` pairs override the config, as in ``tools/train_net.py``.
 """
@@ -24,9 +26,8 @@ import sys
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.data.datasets.bases import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
-from fastreid_ext.retrieval import GalleryIndex
 from fastreid_ext.search.pipeline import (build_index, default_query_modality, describe, index_info,
-                                          inference_config, open_index, read_extraction, search)
+                                          inference_config, open_gallery, open_index, search)
 from fastreid_ext.search.plot import plot_search_results
 from fastreid_ext.search.results import RESULT_FORMATS
 from fastreid_ext.search.sources import dataset_items, image_items, modality_code
@@ -46,6 +47,11 @@ def _add_model_and_source(parser, split):
                                           "(default: its first default setting)")
     parser.add_argument("--trial", type=int, default=0, help="the setting's trial")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE pairs")
+
+
+def _add_verify(parser):
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip the SHA-256 check of the index files (saves reading a very large index)")
 
 
 def parse_args(argv=None):
@@ -72,8 +78,12 @@ def parse_args(argv=None):
         command.add_argument("--output", metavar="FILE", help="write the results here instead of standard output")
         command.add_argument("--plot", metavar="PNG", help="also draw the rank lists of the first queries")
         command.add_argument("--plot-queries", type=int, default=8, help="queries drawn by --plot")
+        command.add_argument("--image-root", metavar="DIR",
+                             help="the folder that now holds the gallery images (default: the one recorded at build)")
+        _add_verify(command)
     info = commands.add_parser("info", help="print an index's header")
     info.add_argument("--index", required=True, metavar="DIR", help="index directory")
+    _add_verify(info)
     args = parser.parse_args(argv)
     if args.command == "build" and bool(args.images) != bool(args.modality):
         parser.error("--modality goes with --images (and --images needs it): dataset items know their modality")
@@ -97,7 +107,7 @@ def build(args):
 
 def query(args):
     cfg = inference_config(args.config_file, args.opts)
-    index, extraction = open_index(args.index, cfg)
+    index, extraction = open_index(args.index, cfg, not args.no_verify, args.image_root)
     modality = None
     if args.images:
         modality = modality_code(args.query_modality) if args.query_modality else default_query_modality(extraction)
@@ -109,8 +119,8 @@ def query(args):
 
 
 def describe_(args):
-    extraction = read_extraction(args.index)
-    results = [describe(GalleryIndex.load(args.index), extraction, args.where, args.topk)]
+    index, extraction = open_gallery(args.index, not args.no_verify, args.image_root)
+    results = [describe(index, extraction, args.where, args.topk)]
     _write(args, results, extraction["settings"]["INPUT.SIZE_TEST"])
 
 
@@ -126,7 +136,7 @@ def _write(args, results, size):
 
 
 def info(args):
-    for key, value in index_info(args.index).items():
+    for key, value in index_info(args.index, not args.no_verify).items():
         print(f"{key}: {value}")
 
 

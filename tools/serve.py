@@ -6,7 +6,9 @@ r"""Serve a web page to search a saved gallery index (``tools/retrieve.py build`
 
 Then open http://127.0.0.1:8000/: upload a query image (infrared for a visible gallery, unless
 --query-modality) or pick one of the sample queries, and see the top-k gallery matches. The server
-binds 127.0.0.1 unless --host says otherwise; it has no authentication.
+binds 127.0.0.1 unless --host says otherwise; it has no authentication. Uploads: at most 10 MB and
+--max-pixels (40 MP), raw (curl --data-binary @q.jpg "http://127.0.0.1:8000/api/search?k=10") or as a form
+file (curl -F image=@q.jpg ...).
 """
 import argparse
 import logging
@@ -16,7 +18,7 @@ import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.data.datasets.bases import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.search.pipeline import default_query_modality, inference_config, open_index
-from fastreid_ext.search.server import SearchService, make_server, pick_samples
+from fastreid_ext.search.server import MAX_PIXELS, SearchService, make_server, pick_samples
 from fastreid_ext.search.sources import image_items, modality_code
 
 logger = logging.getLogger("fastreid_ext.serve")
@@ -36,21 +38,29 @@ def parse_args(argv=None):
     parser.add_argument("--topk", type=int, default=10, help="matches shown by default")
     parser.add_argument("--attribute-threshold", type=float, default=0.5,
                         help="the page's attribute toggles take 'yes' as a predicted probability at least this")
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
+                        help="largest upload in pixels, read from the image header before decoding (413 above)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="threads decoding uploads and extracting their features, at most this many at once")
+    parser.add_argument("--image-root", metavar="DIR",
+                        help="the folder that now holds the gallery images (default: the one recorded at build)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip the SHA-256 check of the index files (saves reading a very large index)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE pairs")
     return parser.parse_args(argv)
 
 
 def main(args):
     cfg = inference_config(args.config_file, args.opts)
-    index, extraction = open_index(args.index, cfg)
+    index, extraction = open_index(args.index, cfg, not args.no_verify, args.image_root)
     modality = modality_code(args.query_modality) if args.query_modality else default_query_modality(extraction)
     if modality is None:
         sys.exit(f"{args.index} holds visible and infrared images: give --query-modality")
     samples = pick_samples(image_items(args.samples, modality), args.num_samples) if args.samples else []
     model, cfg = load_trained_model(cfg)
-    server = make_server(SearchService(model, cfg, index, extraction, modality, samples, args.topk,
-                                       args.attribute_threshold),
-                         args.host, args.port)
+    service = SearchService(model, cfg, index, extraction, modality, samples, args.topk,
+                            args.attribute_threshold, args.max_pixels, args.workers)
+    server = make_server(service, args.host, args.port)
     host, port = server.server_address[:2]
     logger.info("Searching %r at http://%s:%d/ (Ctrl-C to stop)", index, host, port)
     try:

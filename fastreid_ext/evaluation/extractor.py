@@ -87,12 +87,13 @@ def _forward(model, batch, flip):
 
 
 @torch.no_grad()
-def extract(model, data_loader, flip=False):
+def extract(model, data_loader, flip=False, verbose=True):
     """Run ``model`` (temporarily in eval mode) over ``data_loader``.
 
     Args:
         flip: average the outputs of each image and of its horizontal flip (``TEST.FLIP.ENABLED``);
             models do not flip by themselves.
+        verbose: show a progress bar and log the time taken (off for a server's one-image requests).
     Returns:
         dict of numpy arrays: ``features`` (N, D) float32, ``attr_probs`` (N, A) float32 when the model
         outputs them, ``pids``, ``camids``, ``modalities`` (N,) int64, ``attributes`` (N, A) float32 when
@@ -101,9 +102,11 @@ def extract(model, data_loader, flip=False):
     collector = OutputCollector()
     start = time.perf_counter()
     with inference_context(model):
-        for batch in tqdm(data_loader, desc="Extracting features", unit="batch", disable=not comm.is_main_process()):
+        for batch in tqdm(data_loader, desc="Extracting features", unit="batch",
+                          disable=not (verbose and comm.is_main_process())):
             collector.add(batch, _forward(model, batch, flip))
     result = collector.result()
-    logger.info("Extracted %d features of dimension %d in %.1f s%s", *result["features"].shape,
-                time.perf_counter() - start, " (with flipped images)" if flip else "")
+    if verbose:
+        logger.info("Extracted %d features of dimension %d in %.1f s%s", *result["features"].shape,
+                    time.perf_counter() - start, " (with flipped images)" if flip else "")
     return result

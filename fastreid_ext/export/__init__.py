@@ -1,2 +1,2 @@
 """Deployment exports of trained models."""
-from .onnx import ExportableModel, export_onnx, onnx_inputs, reference_outputs, run_onnx
+from .onnx import ExportableModel, check_modalities, export_onnx, onnx_inputs, reference_outputs, run_onnx

@@ -20,9 +20,36 @@ from ..modeling.backbones.dual_stream_resnet import DualStreamResNet
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ExportableModel", "export_onnx", "onnx_inputs", "run_onnx", "reference_outputs"]
+__all__ = ["ExportableModel", "export_onnx", "onnx_inputs", "run_onnx", "reference_outputs", "check_modalities"]
 
 BATCH_AXIS = "batch"
+
+
+def _bad_modalities(modalities):
+    """The values of ``modalities`` other than 0 (visible) and 1 (infrared), sorted."""
+    values = np.unique(np.asarray(modalities.cpu() if torch.is_tensor(modalities) else modalities))
+    return [v.item() for v in values if v not in (0, 1)]
+
+
+def check_modalities(modalities):
+    """Raise ``ValueError`` naming the values of ``modalities`` (B,) that are neither 0 nor 1."""
+    bad = _bad_modalities(modalities)
+    if bad:
+        raise ValueError(f"modalities must be 0 (visible) or 1 (infrared), got {bad}: the graph has no "
+                         "stem for another modality")
+
+
+def checked_modalities(modalities):
+    """``modalities`` (B,) int64, refusing values other than 0 and 1 in PyTorch and in the exported graph.
+
+    In the graph the modalities index a 2-entry table (a Gather), once as ``m`` and once as ``1 - m``:
+    both are in range only for m in {0, 1} (Gather also takes -1 and -2, which the second index rules
+    out), so ONNX Runtime fails on another value instead of routing the image as a visible one.
+    """
+    if not torch.jit.is_tracing():
+        check_modalities(modalities)
+    table = torch.arange(2, dtype=torch.int64, device=modalities.device)
+    return table[torch.stack([modalities, 1 - modalities])][0]
 
 
 class ExportableModel(nn.Module):
@@ -76,7 +103,7 @@ class ExportableModel(nn.Module):
         return [outputs["features"]] + ([outputs["attr_probs"]] if self.attr_probs else [])
 
     def forward(self, images, modalities, attributes=None):
-        batch = {"modalities": modalities}
+        batch = {"modalities": checked_modalities(modalities)}
         if self.needs_attributes:
             batch["attributes"] = attributes
         images = self.model.preprocess_image({"images": images})
@@ -96,6 +123,7 @@ def onnx_inputs(wrapper, batch_size, image_size, num_attributes=0, modalities=No
     images = torch.rand(batch_size, 3, *image_size, generator=generator) * 255
     if modalities is None:
         modalities = torch.arange(batch_size) % 2
+    check_modalities(modalities)
     inputs = [images, torch.as_tensor(modalities, dtype=torch.int64)]
     if wrapper.needs_attributes:
         if num_attributes <= 0:
@@ -135,6 +163,8 @@ def run_onnx(path, inputs, names):
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     feed = {name: np.asarray(value.cpu().numpy() if torch.is_tensor(value) else value)
             for name, value in zip(names, inputs)}
+    if "modalities" in feed:
+        check_modalities(feed["modalities"])
     return session.run(None, feed)
 
 

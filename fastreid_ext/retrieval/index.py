@@ -32,7 +32,7 @@ from fastreid.config import configurable
 
 from .filter import id_selector, widening_search
 from .kinds import get_kind, plain_params
-from .persistence import load_gallery, read_header, save_gallery
+from .persistence import load_gallery, read_header, save_gallery, verify_files
 from .records import GalleryRecords, as_columns, check_ids, describe_ids
 from .where import evaluate, parse_where
 
@@ -225,7 +225,11 @@ class GalleryIndex:
         q = self._prepare(queries, "search")
         if len(self) == 0:
             raise ValueError("search: the gallery is empty; add features first")
-        if not isinstance(k, (int, np.integer)) or not 1 <= k <= len(self):
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"search: k={k!r} ({type(k).__name__}) must be an integer (int or numpy "
+                            "integer), not a bool or a float")
+        k = int(k)
+        if not 1 <= k <= len(self):
             raise ValueError(f"search: k={k!r} must be an integer from 1 to the gallery size "
                              f"{len(self)}")
         if where is None:
@@ -270,6 +274,11 @@ class GalleryIndex:
         """Metadata dicts of ``ids`` ((n,) or (Q, k), e.g. search results); None for -1."""
         return self._records.rows(ids)
 
+    def map_metadata(self, name, fn):
+        """Replace every value v (but None) of the metadata column ``name`` by ``fn(v)``, e.g. to resolve
+        stored relative image paths after loading."""
+        self._records.map_column(name, fn)
+
     def _search_index(self):
         if not (self._kind.gpu and gpu_available()):
             return self._index
@@ -282,20 +291,25 @@ class GalleryIndex:
                 self._gpu = self._index
         return self._gpu
 
-    def save(self, directory):
+    def save(self, directory, extra=None):
         """Write the index, ids and metadata to ``directory`` (see
-        :mod:`~fastreid_ext.retrieval.persistence`)."""
+        :mod:`~fastreid_ext.retrieval.persistence`); ``extra``: ``*.json`` name -> dict, written and
+        checksummed with them."""
         if not self.is_trained:
             raise ValueError(f"Cannot save an untrained {self.kind} index: add or train first")
         header = {"dim": self.dim, "metric": self.metric, "normalized": self.metric == "cosine",
                   "kind": self.kind, "params": self._params, "count": len(self),
                   "model_fingerprint": self.model_fingerprint, "batch_size": self.batch_size}
-        save_gallery(directory, header, self._index, self._records.ids, self._records.columns)
+        save_gallery(directory, header, self._index, self._records.ids, self._records.columns, extra)
 
     @classmethod
-    def load(cls, directory):
-        """Read an index written by :meth:`save`."""
+    def load(cls, directory, verify=True):
+        """Read an index written by :meth:`save`. ``verify``: compare every file with the SHA-256 of
+        the manifest first (:class:`~fastreid_ext.retrieval.persistence.IndexIntegrityError` on a
+        mismatch); skipping it saves one read of the files of a very large index."""
         header = read_header(directory)
+        if verify:
+            verify_files(directory, header)
         gallery = cls(header["dim"], header["kind"], header["metric"],
                       model_fingerprint=header["model_fingerprint"],
                       batch_size=header["batch_size"], **header["params"])

@@ -140,6 +140,12 @@ class GalleryRecords:
                 self._arrays[name] = np.array(values, dtype=object)
         return self._arrays[name]
 
+    def map_column(self, name, fn):
+        """Apply ``fn`` to every value but None of column ``name`` (``KeyError`` if there is none)."""
+        if name not in self.columns:
+            raise KeyError(f"No gallery metadata column {name!r}; columns: {sorted(self.columns)}")
+        self.columns[name] = [None if v is None else fn(v) for v in self.columns[name]]
+
     def rows(self, ids):
         """One metadata dict (with its ``id``) per id, ``None`` for -1.
 

@@ -3,7 +3,8 @@ search server (:mod:`~fastreid_ext.search.server`).
 
 An index directory is a saved :class:`~fastreid_ext.retrieval.GalleryIndex` whose model fingerprint is
 the :func:`~fastreid_ext.retrieval.persistence.checkpoint_fingerprint` of ``MODEL.WEIGHTS``, plus
-``extraction.json``: the checkpoint path, the modalities of the gallery images, and the config values
+``extraction.json``: the checkpoint path, the modalities of the gallery images, their root folder (the index
+stores their paths relative to it; ``open_index`` may be given another), and the config values
 that shape the features (``MODEL.*`` but the weights path, device, losses, pretraining and number of
 training classes, and ``INPUT.SIZE_TEST``, ``TEST.FLIP.ENABLED``). Searching it with features of another
 checkpoint, or of the same one under other settings, is refused naming the difference: such features are
@@ -26,9 +27,9 @@ from ..data.datasets.bases import MODALITY_NAMES
 from ..engine.defaults import resolve_device
 from ..evaluation.extractor import extract
 from ..retrieval.index import FingerprintMismatchError, GalleryIndex
-from ..retrieval.persistence import checkpoint_fingerprint, read_header
+from ..retrieval.persistence import checkpoint_fingerprint, read_header, verify_files
 from ..retrieval.where import evaluate, joint_probability, parse_where
-from ..utils import atomic_write
+from .image_root import common_root, relative_to, resolve_image_paths
 from .sources import UNKNOWN
 
 logger = logging.getLogger(__name__)
@@ -73,9 +74,9 @@ def model_fingerprint(cfg):
     return checkpoint_fingerprint(cfg.MODEL.WEIGHTS)
 
 
-def extract_items(model, cfg, items):
+def extract_items(model, cfg, items, verbose=True):
     """Features of dataset items: the dict of :func:`~fastreid_ext.evaluation.extractor.extract`, in item order."""
-    extracted = extract(model, build_cm_test_loader(cfg, items), flip=cfg.TEST.FLIP.ENABLED)
+    extracted = extract(model, build_cm_test_loader(cfg, items), flip=cfg.TEST.FLIP.ENABLED, verbose=verbose)
     if extracted["img_paths"] != [item[0] for item in items]:
         raise RuntimeError("the test loader did not return the images in order")
     return extracted
@@ -85,8 +86,9 @@ def _known(value):
     return None if value == UNKNOWN else int(value)
 
 
-def _metadata(items, attr_probs, attribute_names):
-    columns = {"img_path": [item[0] for item in items], "pid": [_known(item[1]) for item in items],
+def _metadata(items, root, attr_probs, attribute_names):
+    columns = {"img_path": relative_to([item[0] for item in items], root),
+               "pid": [_known(item[1]) for item in items],
                "camid": [_known(item[2]) for item in items], "modality": [int(item[3]) for item in items]}
     if attr_probs is not None:
         if attr_probs.shape[1] != len(attribute_names):
@@ -107,7 +109,7 @@ def build_index(model, cfg, items, directory, chunk_size=50000, attribute_names=
     """
     if not items:
         raise ValueError("build_index: no gallery image to index")
-    index, attributes = None, []
+    index, attributes, root = None, [], common_root([item[0] for item in items])
     for start in range(0, len(items), chunk_size):
         chunk = items[start:start + chunk_size]
         extracted = extract_items(model, cfg, chunk)
@@ -116,13 +118,12 @@ def build_index(model, cfg, items, directory, chunk_size=50000, attribute_names=
             index = GalleryIndex(cfg, dim=features.shape[1], model_fingerprint=model_fingerprint(cfg))
             attributes = list(attribute_names) if attr_probs is not None else []
         index.add(features, np.arange(start, start + len(chunk)),
-                  metadata=_metadata(chunk, attr_probs, attribute_names))
+                  metadata=_metadata(chunk, root, attr_probs, attribute_names))
         logger.info("Indexed %d of %d gallery images", start + len(chunk), len(items))
-    index.save(directory)
     extraction = {"weights": os.path.abspath(cfg.MODEL.WEIGHTS), "settings": extraction_settings(cfg),
-                  "modalities": sorted({int(item[3]) for item in items}), "attributes": attributes}
-    atomic_write(os.path.join(directory, EXTRACTION_FILE),
-                 lambda f: json.dump(extraction, f, indent=2, sort_keys=True), mode="w")
+                  "modalities": sorted({int(item[3]) for item in items}), "attributes": attributes,
+                  "image_root": root}
+    index.save(directory, extra={EXTRACTION_FILE: extraction})
     logger.info("Saved %r to %s", index, directory)
     return index
 
@@ -137,23 +138,29 @@ def read_extraction(directory):
         return json.load(f)
 
 
-def index_info(directory):
+def index_info(directory, verify=True):
     """Header of a saved index (kind, metric, count, dim, model fingerprint, params, ...) and its extraction
-    record (weights, modalities)."""
+    record (weights, modalities, image root); ``verify``: check the files' SHA-256 first."""
     header = read_header(directory)
+    if verify:
+        verify_files(directory, header)
     extraction = read_extraction(directory)
     return {**{key: header[key] for key in ("kind", "metric", "count", "dim", "model_fingerprint", "params")},
-            "weights": extraction["weights"],
+            "weights": extraction["weights"], "image_root": extraction["image_root"],
             "modalities": [MODALITY_NAMES[m] for m in extraction["modalities"]],
-            "attributes": extraction.get("attributes", [])}
+            "attributes": extraction.get("attributes", []),
+            "checksums": "verified" if verify else "not verified"}
 
 
-def open_index(directory, cfg):
+def open_index(directory, cfg, verify=True, image_root=None):
     """Load the index of ``directory`` for searching with the model of ``cfg``: its checkpoint and feature
     settings must be those the gallery was indexed with.
 
+    Args:
+        verify: check the files' SHA-256 (see :meth:`GalleryIndex.load`).
+        image_root: the folder that now holds the indexed images, instead of the recorded one.
     Returns:
-        (:class:`GalleryIndex`, the extraction record).
+        (:class:`GalleryIndex` with absolute ``img_path`` metadata, the extraction record).
     """
     extraction = read_extraction(directory)
     indexed, expected = read_header(directory)["model_fingerprint"], model_fingerprint(cfg)
@@ -162,7 +169,7 @@ def open_index(directory, cfg):
             f"{directory} was indexed with the checkpoint {extraction['weights']} (fingerprint {indexed!r}), but "
             f"MODEL.WEIGHTS is {cfg.MODEL.WEIGHTS} (fingerprint {expected!r}): search with that checkpoint, or "
             "index the gallery again with this one")
-    index = GalleryIndex.load(directory)
+    index = GalleryIndex.load(directory, verify=verify)
     settings = extraction_settings(cfg)
     changed = sorted(key for key in settings.keys() | extraction["settings"].keys()
                      if settings.get(key) != extraction["settings"].get(key))
@@ -171,6 +178,18 @@ def open_index(directory, cfg):
                             for key in changed)
         raise ValueError(f"{directory}: the gallery features were extracted with other settings ({listing}): "
                          "use the config the gallery was indexed with")
+    return _with_image_root(index, extraction, image_root)
+
+
+def open_gallery(directory, verify=True, image_root=None):
+    """Load the index of ``directory`` without a model (an attribute-only search): the arguments and the
+    result are those of :func:`open_index`."""
+    return _with_image_root(GalleryIndex.load(directory, verify=verify), read_extraction(directory), image_root)
+
+
+def _with_image_root(index, extraction, image_root):
+    extraction["image_root"] = image_root or extraction["image_root"]
+    resolve_image_paths(index, extraction["image_root"])
     return index, extraction
 
 
@@ -192,7 +211,13 @@ def search(model, cfg, index, items, k, where=None):
     """
     if k > len(index):
         logger.warning("Asked for the top %d of a %d-image gallery: returning all of it", k, len(index))
-    scores, ids = index.search(extract_items(model, cfg, items)["features"], min(k, len(index)), where=where)
+    return search_features(index, items, extract_items(model, cfg, items)["features"], min(k, len(index)),
+                           where=where)
+
+
+def search_features(index, items, features, k, where=None):
+    """The results of :func:`search` from the (Q, D) ``features`` of the query ``items``, k <= len(index)."""
+    scores, ids = index.search(features, k, where=where)
     results = []
     for item, row_scores, row_matches in zip(items, scores, index.metadata(ids)):
         query = {"img_path": item[0], "pid": _known(item[1]), "camid": _known(item[2]), "modality": int(item[3])}

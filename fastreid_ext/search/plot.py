@@ -1,13 +1,13 @@
 """Rank-list picture of search results, drawn by :func:`fastreid_ext.visualization.rank_list.draw_rank_lists`:
-one row per query, the query then its matches, best first, framed green (the query's identity) or red
-(another identity, or an identity that is unknown on either side)."""
+one row per query, the query then its matches, best first, framed green (the query's identity), red
+(another identity) or grey (an identity that is unknown on either side), as on the search page."""
 import textwrap
 
 import numpy as np
 
 from ..visualization.rank_list import draw_rank_lists
 
-TITLE = "green: the query's identity; red: another identity, or unknown"
+TITLE = "green: the query's identity; red: another identity; grey: unknown identity"
 
 
 def _who(record):
@@ -19,7 +19,8 @@ def _who(record):
 def rank_list_inputs(results, max_queries=8):
     """The arguments of ``draw_rank_lists`` (but ``out_path``) for the first ``max_queries`` of ``results``
     (from :func:`~fastreid_ext.search.pipeline.search`): every (query, match) pair is a gallery entry of its
-    own, captioned with its score, and ``ranked`` (Q, k) indexes them (-1 past a query's last match)."""
+    own, captioned with its score, and ``ranked`` (Q, k) indexes them (-1 past a query's last match); ``unknown``
+    (Q, k) marks the pairs whose identity is unknown on either side."""
     results = results[:max_queries]
     if not results:
         raise ValueError("no search result to draw")
@@ -27,20 +28,22 @@ def rank_list_inputs(results, max_queries=8):
     k = max(len(result["matches"]) for result in results)
     ranked = np.full((len(results), k), -1, np.int64)
     matches = np.zeros((len(results), k), bool)
+    unknown = np.zeros((len(results), k), bool)
     for q, result in enumerate(results):
         query = result["query"]
         for r, match in enumerate(result["matches"]):
             ranked[q, r] = len(gallery_paths)
             gallery_paths.append(match["img_path"])
             gallery_captions.append(f"{_who(match)} {match['score']:.3f}")
-            matches[q, r] = query["pid"] is not None and query["pid"] == match["pid"]
+            unknown[q, r] = query["pid"] is None or match["pid"] is None
+            matches[q, r] = not unknown[q, r] and query["pid"] == match["pid"]
     # An attribute-only search (pipeline.describe) has no query image: a blank, its description below.
     return {"query_paths": [result["query"]["img_path"] for result in results],
             "query_captions": [f"query {_who(result['query'])}" if "where" not in result["query"] else "description"
                                for result in results],
             "query_notes": [textwrap.fill(result["query"].get("where", ""), 24) for result in results],
             "gallery_paths": gallery_paths, "ranked": ranked,
-            "matches": matches, "gallery_captions": gallery_captions, "title": TITLE}
+            "matches": matches, "unknown": unknown, "gallery_captions": gallery_captions, "title": TITLE}
 
 
 def plot_search_results(results, path, max_queries=8, size=(128, 64)):

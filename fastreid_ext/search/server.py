@@ -6,25 +6,31 @@ Python's ``ThreadingHTTPServer``, no other dependency. Endpoints:
   sample, see the top-k gallery matches with their scores and metadata.
 - ``GET /api/info``: the index (kind, metric, count, dim, model fingerprint), the gallery and query
   modalities, the default k and the sample queries.
-- ``POST /api/search?k=K&name=FILE[&where=EXPR]``: the body is one image file; returns ``{"query", "matches",
-  "metric", "seconds"}`` (see :func:`~fastreid_ext.search.pipeline.search`), among the gallery items that
-  satisfy ``where`` when given.
+- ``POST /api/search?k=K&name=FILE[&where=EXPR]``: the body is one image file, raw or as the one file of a
+  multipart form (``curl -F image=@query.jpg``), sent with a Content-Length or chunked; returns ``{"query",
+  "matches", "metric", "seconds"}`` (see :func:`~fastreid_ext.search.pipeline.search`), among the gallery items
+  that satisfy ``where`` when given.
 - ``GET /api/search?sample=I&k=K[&where=EXPR]``: the same for sample query ``I``.
 - ``GET /api/describe?where=EXPR&k=K``: no query image; the items that satisfy ``where``, ranked by the joint
   probability of the attributes it names (:func:`~fastreid_ext.search.pipeline.describe`).
 - ``GET /gallery/<id>``, ``GET /sample/<I>``: a gallery image (from the path the index records) or a sample
   query image. Only those: the server reads no other file.
 
-Errors are JSON ``{"error": message}`` with status 400 (bad request, e.g. an upload that is not an image),
-404 (unknown id or path) or 413 (upload over :data:`MAX_UPLOAD_BYTES`).
+Errors are JSON ``{"error": message}`` with status 400 (bad request, e.g. an upload that is not an image or a
+malformed Content-Length), 404 (unknown id or path), 405 (PUT, DELETE, PATCH), 408 (the upload stopped), 411 (no
+length) or 413 (upload over :data:`MAX_UPLOAD_BYTES`, or an image header over ``max_pixels``). Uploads are
+decoded and their features extracted by a pool of ``workers`` threads, outside the lock that serialises
+index searches; each request logs one access line.
 """
 import json
 import logging
 import mimetypes
 import os
+import re
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
@@ -35,8 +41,9 @@ import numpy as np
 from ..data.data_utils import check_image
 from ..data.datasets.bases import MODALITY_NAMES
 from ..retrieval.where import WhereError
-from .pipeline import describe, search
+from .pipeline import describe, extract_items, search_features
 from .sources import UNKNOWN
+from .uploads import RequestError, check_decodes, check_pixels, read_body, upload_file
 
 logger = logging.getLogger(__name__)
 
@@ -44,14 +51,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # URL path -> (file of the package's static/ folder, content type).
 PAGE_FILES = {"/": ("page.html", "text/html; charset=utf-8"), "/page.css": ("page.css", "text/css; charset=utf-8"),
               "/page.js": ("page.js", "text/javascript; charset=utf-8")}
-
-
-class RequestError(Exception):
-    """A request the server refuses; ``status`` is its HTTP status."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
+MAX_PIXELS = 40_000_000
+_GALLERY_ID = re.compile(r"[0-9]{1,18}")  # an int64 id, never -1
 
 
 def pick_samples(items, n):
@@ -71,9 +72,12 @@ class SearchService:
         samples: query items ``(img_path, pid, camid, modality, attributes)`` the page lists.
         k: the default number of matches.
         attribute_threshold: the page's "yes" for an attribute is a predicted probability at least this.
+        max_pixels: the largest upload, in pixels (read from the image header before decoding).
+        workers: threads that decode queries and extract their features, at most that many at once.
     """
 
-    def __init__(self, model, cfg, index, extraction, query_modality, samples=(), k=10, attribute_threshold=0.5):
+    def __init__(self, model, cfg, index, extraction, query_modality, samples=(), k=10, attribute_threshold=0.5,
+                 max_pixels=MAX_PIXELS, workers=2):
         cfg = cfg.clone()
         cfg.defrost()
         cfg.DATALOADER.NUM_WORKERS = 0  # one image a request: worker processes would only add start-up time
@@ -81,7 +85,13 @@ class SearchService:
         self.model, self.cfg, self.index, self.extraction = model, cfg, index, extraction
         self.query_modality, self.samples, self.k = query_modality, list(samples), k
         self.attribute_threshold = attribute_threshold
+        self.max_pixels = max_pixels
         self._lock = threading.Lock()
+        self._workers = ThreadPoolExecutor(workers, thread_name_prefix="search-worker")
+
+    def close(self):
+        """Stop the worker threads (after the requests in flight)."""
+        self._workers.shutdown()
 
     def info(self):
         return {
@@ -111,13 +121,21 @@ class SearchService:
         camids = self.index.column("camid")
         return sorted(int(c) for c in np.unique(camids[~np.isnan(camids)]))
 
-    def _search(self, item, k, where=None):
+    def _features(self, item, upload_name):
+        if upload_name is not None:
+            check_decodes(item[0], upload_name)
+        return extract_items(self.model, self.cfg, [item], verbose=False)["features"]
+
+    def _search(self, item, k, where=None, upload_name=None):
         start = time.perf_counter()
-        try:
-            with self._lock:
-                result = search(self.model, self.cfg, self.index, [item], k, where or None)[0]
-        except WhereError as e:
-            raise RequestError(HTTPStatus.BAD_REQUEST, str(e)) from None
+        if where:
+            try:
+                self.index.matching(where)  # a bad expression is refused before any extraction
+            except WhereError as e:
+                raise RequestError(HTTPStatus.BAD_REQUEST, str(e)) from None
+        features = self._workers.submit(self._features, item, upload_name).result()
+        with self._lock:
+            result = search_features(self.index, [item], features, k, where or None)[0]
         return {**result, "metric": self.index.metric, "seconds": time.perf_counter() - start}
 
     def describe(self, where, k=None):
@@ -147,6 +165,7 @@ class SearchService:
         k = self._k(k)
         if not data:
             raise RequestError(HTTPStatus.BAD_REQUEST, "The upload is empty: send one image file")
+        check_pixels(data, name, self.max_pixels)
         with tempfile.TemporaryDirectory(prefix="search-upload-") as folder:
             path = os.path.join(folder, "query")
             with open(path, "wb") as f:
@@ -156,7 +175,7 @@ class SearchService:
                 raise RequestError(HTTPStatus.BAD_REQUEST,
                                    f"{name!r} is not an image the server can read (JPEG, PNG or BMP): "
                                    f"{problem.split(' (')[0]}")  # the detail would name the temporary file
-            result = self._search((path, UNKNOWN, UNKNOWN, self.query_modality, None), k, where)
+            result = self._search((path, UNKNOWN, UNKNOWN, self.query_modality, None), k, where, name)
         result["query"]["img_path"] = name
         return result
 
@@ -176,6 +195,8 @@ class SearchService:
     def gallery_image(self, gallery_id):
         """The file the index records for gallery id ``gallery_id``."""
         try:
+            if not _GALLERY_ID.fullmatch(str(gallery_id)):
+                raise ValueError(gallery_id)
             return self.index.metadata([int(gallery_id)])[0]["img_path"]
         except (ValueError, KeyError):
             raise RequestError(HTTPStatus.NOT_FOUND, f"no gallery image with id {gallery_id!r}") from None
@@ -189,12 +210,24 @@ class SearchHandler(BaseHTTPRequestHandler):
     """HTTP glue: routes to the server's :class:`SearchService` (``self.server.service``)."""
 
     server_version = "fastreid-ext-search"
+    timeout = 60  # seconds a client may stay silent (socket timeout)
 
     def do_GET(self):
         self._respond(self._get)
 
+    do_HEAD = do_GET  # the same status and headers, no body
+
     def do_POST(self):
         self._respond(self._post)
+
+    def do_PUT(self):
+        self._respond(self._other)
+
+    do_DELETE = do_PATCH = do_PUT
+
+    def _other(self, service, path, query):
+        raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED,
+                           f"{self.command} is not served: GET a page, or POST /api/search")
 
     def _get(self, service, path, query):
         if path in PAGE_FILES:
@@ -216,15 +249,12 @@ class SearchHandler(BaseHTTPRequestHandler):
     def _post(self, service, path, query):
         if path != "/api/search":
             raise RequestError(HTTPStatus.NOT_FOUND, f"no such endpoint: POST {path}")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_UPLOAD_BYTES:
-            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                               f"The upload has {length} bytes; the limit is {MAX_UPLOAD_BYTES}")
-        data = self.rfile.read(length)
-        self._send_json(service.search_upload(data, _one(query, "name") or "upload", _one(query, "k"),
-                                              _one(query, "where")))
+        body = read_body(self.headers, self.rfile, MAX_UPLOAD_BYTES)
+        data, name = upload_file(body, self.headers.get("Content-Type"), _one(query, "name"))
+        self._send_json(service.search_upload(data, name or "upload", _one(query, "k"), _one(query, "where")))
 
     def _respond(self, route):
+        self._start = time.perf_counter()
         url = urlsplit(self.path)
         try:
             route(self.server.service, url.path, parse_qs(url.query))
@@ -239,7 +269,8 @@ class SearchHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _send_json(self, payload, status=HTTPStatus.OK):
         self._send(status, json.dumps(payload).encode(), "application/json")
@@ -250,6 +281,15 @@ class SearchHandler(BaseHTTPRequestHandler):
         with open(path, "rb") as f:
             body = f.read()
         self._send(HTTPStatus.OK, body, mimetypes.guess_type(path)[0] or "application/octet-stream")
+
+    def log_request(self, code="-", size="-"):
+        """The access log: one line per request, with its time."""
+        seconds = time.perf_counter() - getattr(self, "_start", time.perf_counter())
+        status = getattr(code, "value", code)
+        logger.info('%s "%s" %s %.3f s', self.address_string(), self.requestline, status, seconds)
+
+    def log_error(self, format, *args):  # a malformed request also gets its access line
+        logger.debug("%s %s", self.address_string(), format % args)
 
     def log_message(self, format, *args):
         logger.info("%s %s", self.address_string(), format % args)
@@ -263,6 +303,12 @@ def _one(query, key):
 def make_server(service, host="127.0.0.1", port=8000):
     """A ``ThreadingHTTPServer`` serving ``service`` on ``host:port`` (port 0: a free one); call
     ``serve_forever()``, and ``shutdown()`` from another thread."""
-    server = ThreadingHTTPServer((host, port), SearchHandler)
+    server = _SearchServer((host, port), SearchHandler)
     server.service = service
     return server
+
+
+class _SearchServer(ThreadingHTTPServer):
+    def server_close(self):
+        super().server_close()
+        self.service.close()

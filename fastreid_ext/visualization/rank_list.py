@@ -10,10 +10,12 @@ from ..data.data_utils import read_image
 from ..evaluation.metrics import _hide, _IdentityGroups
 from .layout import add_title, title_height, wrap_title
 
-__all__ = ["hidden_mask", "rank_lists", "frame", "draw_rank_lists", "MATCH_COLOR", "MISMATCH_COLOR"]
+__all__ = ["hidden_mask", "rank_lists", "frame", "draw_rank_lists", "MATCH_COLOR", "MISMATCH_COLOR",
+           "UNKNOWN_COLOR"]
 
 MATCH_COLOR = (0, 170, 0)
 MISMATCH_COLOR = (220, 0, 0)
+UNKNOWN_COLOR = (160, 160, 160)  # the search page's grey: the identity is unknown on one side
 
 
 def hidden_mask(q_pids, q_camids, g_pids, g_camids, protocol):
@@ -68,7 +70,7 @@ def _load(path, size):
 
 
 def draw_rank_lists(out_path, query_paths, query_captions, query_notes, gallery_paths, ranked, matches,
-                    gallery_captions, size=(128, 64), title=""):
+                    gallery_captions, size=(128, 64), title="", unknown=None):
     """Write a PNG: one row per query, the query (caption above, ``query_notes`` below) then its rank list.
 
     Args:
@@ -78,6 +80,8 @@ def draw_rank_lists(out_path, query_paths, query_captions, query_notes, gallery_
         gallery_paths: G image paths; ranked, matches: (Q, k) from :func:`rank_lists`;
             gallery_captions: G short strings shown above each ranked image.
         size: (H, W) every image is drawn at.
+        unknown: (Q, k) bool, True where the query's or the item's identity is unknown (framed grey,
+            whatever ``matches`` says); None: every identity is known.
     """
     num_q, k = ranked.shape
     cell_w = 0.9  # inches; every length below is in inches
@@ -96,6 +100,8 @@ def draw_rank_lists(out_path, query_paths, query_captions, query_notes, gallery_
             g = ranked[q, r]
             if g >= 0:
                 color = MATCH_COLOR if matches[q, r] else MISMATCH_COLOR
+                if unknown is not None and unknown[q, r]:
+                    color = UNKNOWN_COLOR
                 cells.append((0.15 + cell_w * (r + 1.4), gallery_paths[g], color, f"{r + 1}: {gallery_captions[g]}"))
         for left, path, color, caption in cells:
             ax = fig.add_axes([left / fig_w, (top - img_h) / fig_h, (cell_w - 0.06) / fig_w, img_h / fig_h])

@@ -1,10 +1,14 @@
 import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import onnx
+import onnxruntime
 import pytest
 import torch
+from PIL import Image
 
+from fastreid_ext.data.build import build_cm_test_loader
 from fastreid_ext.engine import load_trained_model
+from fastreid_ext.evaluation import extract
 from fastreid_ext.export import ExportableModel, export_onnx, onnx_inputs, reference_outputs, run_onnx
 
 MIXED = [0, 1, 1, 0, 1, 0, 0]
@@ -82,3 +86,46 @@ def test_unknown_routed_backbone_is_refused():
     model.backbone, model.heads = Routed(), torch.nn.Identity()
     with pytest.raises(TypeError, match="Routed"):
         ExportableModel(model)
+
+
+def test_a_modality_other_than_0_or_1_is_refused(trained_tiny, tmp_path):
+    model, cfg = _trained(trained_tiny)
+    path = str(tmp_path / "paenet.onnx")
+    wrapper = export_onnx(model, path, cfg.INPUT.SIZE_TEST, attr_probs=False)
+    images = onnx_inputs(wrapper, 3, cfg.INPUT.SIZE_TEST)[0]
+    message = r"modalities must be 0 \(visible\) or 1 \(infrared\), got \[-1, 2\]"
+    with pytest.raises(ValueError, match=message):
+        onnx_inputs(wrapper, 3, cfg.INPUT.SIZE_TEST, modalities=[0, 2, -1])
+    with pytest.raises(ValueError, match=message):
+        run_onnx(path, (images, np.array([2, 1, -1])), wrapper.input_names)
+    with pytest.raises(ValueError, match=message), torch.no_grad():
+        wrapper(images, torch.tensor([-1, 0, 2]))
+    # The graph itself refuses them too (ONNX Runtime's Gather bounds check), for callers that skip run_onnx.
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for bad in (2, -1, -2, 7):
+        with pytest.raises(Exception, match="out of (data )?bounds"):
+            session.run(None, {"images": images.numpy(), "modalities": np.array([0, bad, 1])})
+    session.run(None, {"images": images.numpy(), "modalities": np.array([0, 1, 1])})
+
+
+def test_bicubic_resize_gives_the_evaluator_features(trained_tiny, tmp_path):
+    """The graph takes images already resized to INPUT.SIZE_TEST: PIL's bicubic resampling (FastReID's test
+    transform, torchvision Resize(interpolation=3)) of the RGB image gives the evaluator's features."""
+    model, cfg = _trained(trained_tiny)
+    path = str(tmp_path / "paenet.onnx")
+    wrapper = export_onnx(model, path, cfg.INPUT.SIZE_TEST, attr_probs=False)
+    rng = np.random.default_rng(0)
+    picture = tmp_path / "person.png"
+    Image.fromarray(rng.integers(0, 256, (150, 47, 3), dtype=np.uint8)).save(picture)
+    item = (str(picture), 0, 1, 1, None)
+    expected = extract(model, build_cm_test_loader(cfg, [item]))["features"]
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    height, width = cfg.INPUT.SIZE_TEST
+    differences = {}
+    for name, resample in (("bicubic", Image.BICUBIC), ("bilinear", Image.BILINEAR)):
+        resized = Image.open(picture).convert("RGB").resize((width, height), resample)
+        images = np.asarray(resized, np.float32).transpose(2, 0, 1)[None]
+        features = run_onnx(path, (images, np.array([1])), wrapper.input_names)[0]
+        differences[name] = np.abs(features - expected).max()
+    assert differences["bicubic"] <= 1e-5
+    assert differences["bilinear"] > 10 * differences["bicubic"]

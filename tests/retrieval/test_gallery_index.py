@@ -194,6 +194,19 @@ def test_k_larger_than_the_gallery(clustered, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_k_as_a_numpy_integer(clustered, kind):
+    gallery, queries = clustered
+    index = GalleryIndex(32, kind)
+    index.add(gallery, _ids(360))
+    scores, ids = index.search(queries, np.int64(2))
+    np.testing.assert_array_equal(ids, index.search(queries, 2)[1])
+    assert scores.shape == (30, 2) and index.search(queries, np.uint8(3))[1].shape == (30, 3)
+    for bad in (True, np.bool_(True), 2.0, np.float32(2)):
+        with pytest.raises(TypeError, match=r"must be an integer \(int or numpy integer\), not a bool"):
+            index.search(queries, bad)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_duplicate_ids(clustered, kind):
     gallery, _ = clustered
     index = GalleryIndex(32, kind)

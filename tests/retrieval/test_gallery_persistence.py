@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import fastreid_ext  # noqa: F401
-from fastreid_ext.retrieval import FingerprintMismatchError, GalleryIndex, checkpoint_fingerprint
+from fastreid_ext.retrieval import (FingerprintMismatchError, GalleryIndex, IndexIntegrityError,
+                                    checkpoint_fingerprint)
 from fastreid_ext.retrieval import persistence
 
 KINDS = ["flat", "ivf", "ivfpq", "hnsw"]
@@ -48,11 +49,13 @@ def test_header_records_the_index(clustered, tmp_path):
     header = json.loads((tmp_path / "gallery.json").read_text())
     assert {k: header[k] for k in ("format", "dim", "metric", "normalized", "kind", "count",
                                    "model_fingerprint")} == {
-        "format": 1, "dim": 32, "metric": "cosine", "normalized": True, "kind": "ivf",
+        "format": 2, "dim": 32, "metric": "cosine", "normalized": True, "kind": "ivf",
         "count": 360, "model_fingerprint": "model-a"}
     assert header["params"]["nlist"] == 9
-    assert header["files"] == {name: os.path.getsize(tmp_path / name)
-                               for name in ("index.faiss", "ids.npz", "metadata.jsonl")}
+    assert header["files"] == {
+        name: {"bytes": os.path.getsize(tmp_path / name),
+               "sha256": hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()}
+        for name in ("index.faiss", "ids.npz", "metadata.jsonl")}
     assert sorted(os.listdir(tmp_path)) == ["gallery.json", "ids.npz", "index.faiss",
                                             "metadata.jsonl"]
 
@@ -123,8 +126,10 @@ def test_corrupt_files_are_named(clustered, tmp_path):
     data = bytearray((tmp_path / "index.faiss").read_bytes())
     data[:4] = b"XXXX"  # faiss' index type code
     (tmp_path / "index.faiss").write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=f"Cannot read faiss index {tmp_path / 'index.faiss'}"):
+    with pytest.raises(IndexIntegrityError, match=f"{tmp_path / 'index.faiss'} is corrupted"):
         GalleryIndex.load(tmp_path)
+    with pytest.raises(ValueError, match=f"Cannot read faiss index {tmp_path / 'index.faiss'}"):
+        GalleryIndex.load(tmp_path, verify=False)
     (tmp_path / "gallery.json").write_text("{not json")
     with pytest.raises(ValueError, match="gallery.json is not a gallery index header"):
         GalleryIndex.load(tmp_path)
@@ -135,9 +140,34 @@ def test_metadata_that_does_not_match_the_ids_is_named(clustered, tmp_path):
     lines = (tmp_path / "metadata.jsonl").read_text().splitlines(keepends=True)
     lines[0], lines[1] = lines[1], lines[0]
     (tmp_path / "metadata.jsonl").write_text("".join(lines))  # same size, rows swapped
+    with pytest.raises(IndexIntegrityError, match="metadata.jsonl is corrupted"):
+        GalleryIndex.load(tmp_path)
     with pytest.raises(ValueError, match=r"metadata.jsonl, line 1: its id does not match ids.npz "
                                          r"\(expected 100\)"):
+        GalleryIndex.load(tmp_path, verify=False)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_bit_flipped_file_of_the_same_size_is_refused(clustered, tmp_path, kind):
+    _, queries = clustered
+    index = _gallery(clustered, kind)
+    index.save(tmp_path)
+    path = tmp_path / "index.faiss"
+    data = bytearray(path.read_bytes())
+    recorded = hashlib.sha256(data).hexdigest()
+    # One bit near the end of the file: same size, and faiss still reads it.
+    data[-64] ^= 0x40
+    path.write_bytes(bytes(data))
+    actual = hashlib.sha256(data).hexdigest()
+    with pytest.raises(IndexIntegrityError) as refused:
         GalleryIndex.load(tmp_path)
+    assert (refused.value.path, refused.value.expected, refused.value.actual) == (str(path), recorded, actual)
+    assert str(refused.value) == (
+        f"Gallery index file {path} is corrupted or was changed: its SHA-256 is {actual}, "
+        f"{tmp_path / 'gallery.json'} records {recorded}. Rebuild the index (tools/retrieve.py build), "
+        "or restore the file from a copy")
+    # Without the check the file loads: the corruption would go unnoticed.
+    assert len(GalleryIndex.load(tmp_path, verify=False)) == 360
 
 
 def test_a_failed_save_leaves_the_previous_index(clustered, tmp_path, monkeypatch):

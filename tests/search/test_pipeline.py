@@ -5,9 +5,10 @@ import shutil
 import numpy as np
 import pytest
 
-from fastreid_ext.retrieval import FingerprintMismatchError
+from fastreid_ext.retrieval import FingerprintMismatchError, IndexIntegrityError
 from fastreid_ext.search.pipeline import (build_index, default_query_modality, extraction_settings, index_info,
                                              open_index, search)
+from fastreid_ext.search.plot import plot_search_results
 from fastreid_ext.search.sources import image_items
 
 
@@ -109,3 +110,56 @@ def test_describe_ranks_fitting_items_by_joint_probability(colour_setup, tmp_pat
         assert match["score"] == pytest.approx(c[0] * (1 - c[2]), abs=1e-6)
         assert match["backpack"] == pytest.approx(c.mean(), abs=1e-6)
     assert describe(index, extraction, "lower_body_type > 0.5", k=4)["matches"][0]["img_path"].endswith("cam4/0003/0001.png")
+
+
+def test_an_index_built_in_one_working_directory_reads_from_another(colour_setup, tmp_path, monkeypatch):
+    """Relative image paths (a relative DATASETS.ROOT) are stored relative to the images' root folder, which the
+    index records absolute: searching and drawing work from any working directory, and --image-root follows
+    the images to another folder."""
+    model, cfg = colour_setup.model, colour_setup.cfg
+    monkeypatch.chdir(os.path.dirname(colour_setup.gallery))
+    items = [(os.path.relpath(path), pid, camid, modality, None)
+             for path, pid, camid, modality, _ in image_items([colour_setup.gallery], 0)]
+    assert not os.path.isabs(items[0][0])
+    build_index(model, cfg, items, "index")
+    with open(os.path.join("index", "metadata.jsonl")) as f:
+        assert json.loads(f.readline())["img_path"] == "cam1/0001/0001.png"
+    assert index_info("index")["image_root"] == colour_setup.gallery
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    directory = os.path.join(os.path.dirname(colour_setup.gallery), "index")
+    index, _ = open_index(directory, cfg)
+    results = search(model, cfg, index, image_items([colour_setup.queries], 1), k=4)
+    assert results[0]["matches"][0]["img_path"] == os.path.join(colour_setup.gallery, "cam1/0001/0001.png")
+    assert all(os.path.isfile(m["img_path"]) for r in results for m in r["matches"])
+    plot_search_results(results, "ranks.png", size=(32, 16))
+    assert os.path.getsize("ranks.png") > 0
+
+    moved = shutil.copytree(colour_setup.gallery, tmp_path / "moved")
+    index, extraction = open_index(directory, cfg, image_root=str(moved))
+    assert extraction["image_root"] == str(moved)
+    assert index.metadata([0])[0]["img_path"] == os.path.join(moved, "cam1/0001/0001.png")
+    with pytest.raises(FileNotFoundError, match="The gallery image root .*missing is not a folder"):
+        open_index(directory, cfg, image_root=str(tmp_path / "missing"))
+
+
+def test_a_corrupted_index_is_refused_unless_not_verified(colour_setup, tmp_path):
+    model, cfg = colour_setup.model, colour_setup.cfg
+    directory = str(tmp_path / "index")
+    build_index(model, cfg, image_items([colour_setup.gallery], 0), directory)
+    assert index_info(directory)["checksums"] == "verified"
+    path = os.path.join(directory, "index.faiss")
+    with open(path, "r+b") as f:  # one bit near the end: the file keeps its size
+        f.seek(-2, os.SEEK_END)
+        byte = f.read(1)
+        f.seek(-2, os.SEEK_END)
+        f.write(bytes([byte[0] ^ 0x20]))
+    with pytest.raises(IndexIntegrityError, match=f"{path} is corrupted or was changed"):
+        open_index(directory, cfg)
+    with pytest.raises(IndexIntegrityError, match=f"{path} is corrupted or was changed"):
+        index_info(directory)
+    assert index_info(directory, verify=False)["checksums"] == "not verified"
+    index, _ = open_index(directory, cfg, verify=False)
+    assert len(index) == 4

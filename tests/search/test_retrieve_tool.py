@@ -33,8 +33,8 @@ def _load_tool():
     return module
 
 
-def _run(*args):
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "retrieve.py"), *args], cwd=REPO,
+def _run(*args, cwd=REPO):
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "retrieve.py"), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
@@ -189,3 +189,22 @@ def test_filtered_query_is_the_full_ranking_restricted_to_matching_items(setup, 
     for full, some in zip(everything, filtered):
         assert all(m["satchel"] < cut for m in some["matches"])
         assert [m["id"] for m in some["matches"]] == [m["id"] for m in full["matches"] if m["satchel"] < cut][:4]
+
+
+def test_an_index_built_in_one_directory_is_queried_from_another(setup, tmp_path):
+    """Built with a relative DATASETS.ROOT from the data's parent folder, queried (with --plot) from elsewhere."""
+    cfg, config_file, _, query, gallery, _, out = setup
+    _run("build", "--config-file", config_file, "--index", "relative_index", "--dataset", "SYSUMM01",
+         "DATASETS.ROOT", "data", cwd=str(out))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    folder = os.path.dirname(query[0][0])
+    _run("query", "--config-file", config_file, "--index", str(out / "relative_index"), "--images", folder,
+         "--topk", "3", "--format", "csv", "--output", "top3.csv", "--plot", "top3.png", cwd=str(elsewhere))
+    with open(elsewhere / "top3.csv") as f:
+        paths = [row["img_path"] for row in csv.DictReader(f)]
+    assert paths and all(os.path.isabs(p) and os.path.isfile(p) for p in paths)
+    assert set(paths) <= {os.path.abspath(item[0]) for item in gallery}
+    assert os.path.getsize(elsewhere / "top3.png") > 0
+    info = _run("info", "--index", str(out / "relative_index"), cwd=str(elsewhere)).stdout
+    assert f"image_root: {out / 'data'}" in info and "checksums: verified" in info

@@ -1,10 +1,15 @@
+import http.client
 import io
 import json
+import logging
 import os
+import socket
+import struct
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 
 import pytest
 from PIL import Image
@@ -107,6 +112,136 @@ def test_errors(served, monkeypatch):
     assert _json(served + "/api/info", b"x") == (404, {"error": "no such endpoint: POST /api/info"})
     monkeypatch.setattr(server_module, "MAX_UPLOAD_BYTES", 4)
     assert _json(served + "/api/search", b"12345") == (413, {"error": "The upload has 5 bytes; the limit is 4"})
+
+
+def _raw(url, method="POST", path="/api/search", headers=(), body=b"", shut=False):
+    """(status, JSON body) of a request sent byte by byte, headers as given (none added)."""
+    host, port = url.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+        sock.sendall(head.encode() + b"\r\n" + body)
+        if shut:
+            sock.shutdown(socket.SHUT_WR)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, json.loads(response.read())
+
+
+def _chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_header(width, height):
+    """A valid PNG header claiming ``width`` x ``height`` RGB pixels, followed by the data of a few of them."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\0" * 100))
+            + _chunk(b"IEND", b""))
+
+
+def _upload(colour_setup):
+    with open(os.path.join(colour_setup.queries, "cam6/0003/0001.png"), "rb") as f:
+        return f.read()
+
+
+def test_content_length_must_be_given_and_valid(served):
+    assert _raw(served, headers=[("Content-Length", "-1")], body=b"x" * 30) == (400, {
+        "error": "Content-Length must be a number of bytes, got '-1'"})
+    assert _raw(served, headers=[("Content-Length", "abc")], body=b"x") == (400, {
+        "error": "Content-Length must be a number of bytes, got 'abc'"})
+    status, body = _raw(served)
+    assert status == 411 and body["error"].startswith("The upload has no Content-Length: send the image")
+    assert _raw(served, headers=[("Content-Length", "3"), ("Content-Length", "4")], body=b"abcd") == (400, {
+        "error": "Conflicting Content-Length headers: ['3', '4']"})
+    assert _raw(served, headers=[("Content-Length", "100")], body=b"x" * 10, shut=True) == (400, {
+        "error": "The upload ended after 10 of its 100 bytes"})
+    status, body = _raw(served, headers=[("Transfer-Encoding", "gzip")], body=b"x")
+    assert status == 411 and "Transfer-Encoding 'gzip'" in body["error"]
+
+
+def test_chunked_and_multipart_uploads(served, colour_setup):
+    image = _upload(colour_setup)
+    status, raw = _json(served + "/api/search?k=3&name=blue.png", image)
+    assert status == 200
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(image[i:i + 50]), image[i:i + 50]) for i in range(0, len(image), 50))
+    status, chunked = _raw(served, path="/api/search?k=3&name=blue.png",
+                           headers=[("Transfer-Encoding", "chunked")], body=chunks + b"0\r\n\r\n")
+    assert status == 200 and chunked["matches"] == raw["matches"]
+    status, body = _raw(served, headers=[("Transfer-Encoding", "chunked")], body=b"zz\r\n")
+    assert (status, body) == (400, {"error": "Malformed chunk size b'zz' in the chunked upload"})
+
+    # As curl -F image=@blue.png sends it (with another form field besides).
+    boundary = "------------------------d74496d66958873e"
+    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\n3\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"blue.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + image + f"\r\n--{boundary}--\r\n".encode()
+    headers = [("Content-Type", f"multipart/form-data; boundary={boundary}"), ("Content-Length", str(len(form)))]
+    status, multipart = _raw(served, path="/api/search?k=3", headers=headers, body=form)
+    assert status == 200 and multipart["matches"] == raw["matches"]
+    assert multipart["query"]["img_path"] == "blue.png"
+    no_file = form.replace(b'; filename="blue.png"', b"")
+    status, body = _raw(served, headers=[headers[0], ("Content-Length", str(len(no_file)))], body=no_file)
+    assert (status, body) == (400, {"error": "The multipart upload holds 0 files: send one image "
+                                             "(curl -F image=@query.jpg)"})
+    cut = form[:-30]
+    status, body = _raw(served, headers=[headers[0], ("Content-Length", str(len(cut)))], body=cut)
+    assert (status, body) == (400, {"error": "The multipart upload is incomplete (no closing boundary)"})
+
+
+def test_pixel_limit_before_decoding(served, colour_setup, tmp_path):
+    # A forged header: 12000 x 12000 pixels that are not there.
+    assert _json(served + "/api/search?name=forged.png", _png_header(12000, 12000)) == (413, {
+        "error": "'forged.png' is 12000x12000 = 144.0 MP; the limit is 40 MP (--max-pixels)"})
+    # Beyond PIL's own decompression-bomb limit, where opening the header already fails.
+    status, body = _json(served + "/api/search?name=bomb.png", _png_header(100000, 100000))
+    assert status == 413 and body["error"].startswith("'bomb.png' is over the pixel limit: Image size")
+    # A real image one row over 40 MP.
+    picture = io.BytesIO()
+    Image.new("RGB", (8000, 5001), (90, 90, 200)).save(picture, "JPEG")
+    assert _json(served + "/api/search?name=big.jpg", picture.getvalue()) == (413, {
+        "error": "'big.jpg' is 8000x5001 = 40.0 MP; the limit is 40 MP (--max-pixels)"})
+
+
+def test_an_image_whose_data_do_not_decode(served, colour_setup):
+    png = bytearray(_upload(colour_setup))
+    at = png.index(b"IDAT")
+    length = struct.unpack(">I", png[at - 4:at])[0]
+    png[at + 4:at + 4 + length] = b"\x00" * length  # not a zlib stream, with a valid CRC
+    png[at + 4 + length:at + 8 + length] = struct.pack(">I", zlib.crc32(bytes(png[at:at + 4 + length])))
+    status, body = _json(served + "/api/search?name=broken.png", bytes(png))
+    assert status == 400 and body["error"].startswith("'broken.png' cannot be decoded: ")
+
+
+def test_malformed_paths_and_ids_are_4xx(served):
+    for path in ("/gallery/-1", "/gallery/abc", "/gallery/", "/gallery/0/x", "/gallery/1.0", "/gallery/%30",
+                 "/gallery/99999999999999999999", "/gallery/" + "9" * 18):
+        assert _json(served + path) == (404, {"error": f"no gallery image with id {path[9:]!r}"}), path
+    for path in ("/sample/-1", "/sample/99999999999999999999", "/api/search?sample=-1"):
+        assert _json(served + path)[0] == 404, path
+    for path in ("/sample/abc", "/api/search?sample=0&k=1e400", "/api/search?sample=0&k=-3"):
+        assert _json(served + path)[0] == 400, path
+    assert _raw(served, method="DELETE", path="/gallery/0") == (405, {
+        "error": "DELETE is not served: GET a page, or POST /api/search"})
+    for path, status in (("/gallery/0", 200), ("/gallery/-1", 404)):  # HEAD: GET's status and length, no body
+        connection = http.client.HTTPConnection(*served.rsplit("/", 1)[1].split(":"), timeout=30)
+        connection.request("HEAD", path)
+        response = connection.getresponse()
+        assert response.status == status and int(response.headers["Content-Length"]) > 0
+        assert response.read() == b""
+        connection.close()
+
+
+def test_one_access_line_per_request_and_no_progress_bar(served, colour_setup, caplog, capfd):
+    image = _upload(colour_setup)
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(3):
+            assert _json(served + "/api/search?k=2", image)[0] == 200
+        assert _json(served + "/api/search?sample=0")[0] == 200
+        assert _json(served + "/gallery/abc")[0] == 404
+    lines = [record.getMessage() for record in caplog.records if record.levelno >= logging.INFO]
+    assert len(lines) == 5, lines
+    assert lines[0].startswith('127.0.0.1 "POST /api/search?k=2 HTTP/1.1" 200 ') and lines[0].endswith(" s")
+    assert lines[4].startswith('127.0.0.1 "GET /gallery/abc HTTP/1.1" 404 ')
+    assert "Extracting features" not in capfd.readouterr().err
 
 
 def test_pick_samples():
