@@ -26,9 +26,9 @@ from fastreid_ext.config import get_cfg
 from fastreid_ext.data.synthvi import make_synthvi
 from fastreid_ext.engine import CMTrainer, load_trained_model
 from fastreid_ext.search.load import run_load, summarize
-from fastreid_ext.retrieval.pipeline import build_index, open_index
-from fastreid_ext.retrieval.server import SearchService, make_server
-from fastreid_ext.retrieval.sources import image_items
+from fastreid_ext.search.pipeline import build_index, open_index
+from fastreid_ext.search.server import SearchService, make_server
+from fastreid_ext.search.sources import image_items
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from fastreid_ext.search.load import run_load, summarize
-from fastreid_ext.retrieval.pipeline import build_index, open_index
-from fastreid_ext.retrieval.server import SearchService, make_server
-from fastreid_ext.retrieval.sources import image_items
+from fastreid_ext.search.pipeline import build_index, open_index
+from fastreid_ext.search.server import SearchService, make_server
+from fastreid_ext.search.sources import image_items
 
 pytestmark = pytest.mark.slow
 
