@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from ..evaluation import metric_key
 from ..utils import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -89,14 +90,13 @@ def _train(training, sources, run_dir):
 
 
 def _row(grid, cell, seed, record, seconds):
-    # The evaluator's key level for a model without attributes is "na" ("n/a" without its slash).
-    prefix = f"{grid.dataset}/{grid.setting}/{cell.attributes or 'na'}"
-    missing = [f"{prefix}/{key}" for _, key in METRICS if f"{prefix}/{key}" not in record]
+    keys = {name: metric_key(grid.dataset, grid.setting, cell.attributes or "n/a", key) for name, key in METRICS}
+    missing = [key for key in keys.values() if key not in record]
     if missing:
         raise KeyError(f"grid {grid.name}, cell {cell.config}, seed {seed}: metrics.json lacks {missing} "
                        "(a run shared with another grid has only the attribute sources that grid evaluated)")
     row = {"grid": grid.name, "config": cell.config, "seed": seed}
-    row.update({name: record[f"{prefix}/{key}"] / 100.0 for name, key in METRICS})
+    row.update({name: record[key] / 100.0 for name, key in keys.items()})
     row["seconds"] = round(seconds, 1)
     return row
 

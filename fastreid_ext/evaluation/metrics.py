@@ -24,7 +24,7 @@ from typing import Tuple
 import numpy as np
 
 __all__ = [
-    "RankingProtocol", "PROTOCOLS", "MatrixDistance", "FeatureDistance", "evaluate_ranking",
+    "RankingProtocol", "PROTOCOLS", "MatrixDistance", "FeatureDistance", "hidden_mask", "evaluate_ranking",
     "eval_sysu", "eval_regdb", "eval_llcm",
 ]
 
@@ -164,6 +164,21 @@ def _hide(dist, q_camids, groups, cols, count, protocol):
         own = (groups.camids[cols] == q_camids[:, None]) & (np.arange(cols.shape[1]) < count[:, None])
         rows, slots = np.nonzero(own)
         dist[rows, cols[rows, slots]] = np.inf
+
+
+def hidden_mask(q_pids, q_camids, g_pids, g_camids, protocol):
+    """(Q, G) bool: True where ``protocol`` hides gallery item g from query q (as ``evaluate_ranking`` does).
+
+    q_pids, q_camids: (Q,) int; g_pids, g_camids: (G,) int; protocol: a ``RankingProtocol``.
+    """
+    q_pids, q_camids = np.asarray(q_pids).ravel(), np.asarray(q_camids).ravel()
+    groups = _IdentityGroups(np.asarray(g_pids).ravel(), np.asarray(g_camids).ravel())
+    cols, count = groups.match_columns(q_pids)
+    grouped = np.zeros((len(q_pids), len(groups.order)))
+    _hide(grouped, q_camids, groups, cols, count, protocol)
+    hidden = np.empty(grouped.shape, dtype=bool)
+    hidden[:, groups.order] = np.isinf(grouped)  # back from identity-grouped to gallery order
+    return hidden
 
 
 def _score_block(dist, q_pids, q_camids, groups, protocol, scratch):

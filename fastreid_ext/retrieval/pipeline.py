@@ -74,7 +74,7 @@ def model_fingerprint(cfg):
 def extract_items(model, cfg, items):
     """Features of dataset items: the dict of :func:`~fastreid_ext.evaluation.extractor.extract`, in item order."""
     extracted = extract(model, build_cm_test_loader(cfg, items), flip=cfg.TEST.FLIP.ENABLED)
-    if extracted["img_paths"] != [item[0] for item in items]:
+    if extracted["img_paths"] != [item.img_path for item in items]:
         raise RuntimeError("the test loader did not return the images in order")
     return extracted
 
@@ -84,8 +84,8 @@ def _known(value):
 
 
 def _metadata(items):
-    return {"img_path": [item[0] for item in items], "pid": [_known(item[1]) for item in items],
-            "camid": [_known(item[2]) for item in items], "modality": [int(item[3]) for item in items]}
+    return {"img_path": [item.img_path for item in items], "pid": [_known(item.pid) for item in items],
+            "camid": [_known(item.camid) for item in items], "modality": [int(item.modality) for item in items]}
 
 
 def build_index(model, cfg, items, directory, chunk_size=50000):
@@ -107,7 +107,7 @@ def build_index(model, cfg, items, directory, chunk_size=50000):
         logger.info("Indexed %d of %d gallery images", start + len(chunk), len(items))
     index.save(directory)
     extraction = {"weights": os.path.abspath(cfg.MODEL.WEIGHTS), "settings": extraction_settings(cfg),
-                  "modalities": sorted({int(item[3]) for item in items})}
+                  "modalities": sorted({int(item.modality) for item in items})}
     atomic_write(os.path.join(directory, EXTRACTION_FILE),
                  lambda f: json.dump(extraction, f, indent=2, sort_keys=True), mode="w")
     logger.info("Saved %r to %s", index, directory)
@@ -180,7 +180,8 @@ def search(model, cfg, index, items, k):
     scores, ids = index.search(extract_items(model, cfg, items)["features"], min(k, len(index)))
     results = []
     for item, row_scores, row_matches in zip(items, scores, index.metadata(ids)):
-        query = {"img_path": item[0], "pid": _known(item[1]), "camid": _known(item[2]), "modality": int(item[3])}
+        query = {"img_path": item.img_path, "pid": _known(item.pid), "camid": _known(item.camid),
+                 "modality": int(item.modality)}
         matches = [{"rank": rank, "score": float(score), **{key: match.get(key) for key in _MATCH_KEYS}, **match}
                    for rank, (score, match) in enumerate(zip(row_scores, row_matches), 1) if match is not None]
         results.append({"query": query, "matches": matches})

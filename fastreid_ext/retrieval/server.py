@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from ..data.data_utils import check_image
-from ..data.datasets.bases import MODALITY_NAMES
+from ..data.datasets.bases import MODALITY_NAMES, Item
 from .pipeline import search
 from .search_page import PAGE
 from .sources import UNKNOWN
@@ -61,7 +61,7 @@ class SearchService:
         model: a model in eval mode and cfg its frozen config (``load_trained_model``).
         index, extraction: from :func:`~fastreid_ext.retrieval.pipeline.open_index` with this model's config.
         query_modality: modality of the queries (0 visible, 1 infrared).
-        samples: query items ``(img_path, pid, camid, modality, attributes)`` the page lists.
+        samples: query :class:`~fastreid_ext.data.datasets.bases.Item` s the page lists.
         k: the default number of matches.
     """
 
@@ -80,8 +80,8 @@ class SearchService:
             "model_fingerprint": self.index.model_fingerprint, "k": min(self.k, len(self.index)),
             "gallery_modalities": [MODALITY_NAMES[m] for m in self.extraction["modalities"]],
             "query_modality": MODALITY_NAMES[self.query_modality],
-            "samples": [{"sample": i, "name": os.path.basename(item[0]), "pid": _known(item[1]),
-                         "camid": _known(item[2])} for i, item in enumerate(self.samples)],
+            "samples": [{"sample": i, "name": os.path.basename(item.img_path), "pid": _known(item.pid),
+                         "camid": _known(item.camid)} for i, item in enumerate(self.samples)],
         }
 
     def _k(self, k):
@@ -104,8 +104,8 @@ class SearchService:
         """The matches of sample query ``sample`` (its position in ``samples``)."""
         k = self._k(k)
         item = self.samples[self._sample_position(sample)]
-        result = self._search((item[0], item[1], item[2], self.query_modality, item[4]), k)
-        result["query"].update(sample=int(sample), img_path=os.path.basename(item[0]))
+        result = self._search(item._replace(modality=self.query_modality), k)
+        result["query"].update(sample=int(sample), img_path=os.path.basename(item.img_path))
         return result
 
     def search_upload(self, data, name="upload", k=None):
@@ -122,7 +122,7 @@ class SearchService:
                 raise RequestError(HTTPStatus.BAD_REQUEST,
                                    f"{name!r} is not an image the server can read (JPEG, PNG or BMP): "
                                    f"{problem.split(' (')[0]}")  # the detail would name the temporary file
-            result = self._search((path, UNKNOWN, UNKNOWN, self.query_modality, None), k)
+            result = self._search(Item(path, UNKNOWN, UNKNOWN, self.query_modality, None), k)
         result["query"]["img_path"] = name
         return result
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..data.build import build_cm_dataset, build_cm_test_loader
-from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE
+from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE, Item
 from ..engine.evaluate import load_trained_model
 from ..evaluation import DATASET_PROTOCOLS, PROTOCOLS, FeatureDistance, extract
 from .attention import attention_maps, plot_attention
@@ -25,9 +25,6 @@ from .tsne import plot_tsne, tsne_points
 logger = logging.getLogger(__name__)
 
 __all__ = ["SplitFeatures", "FigureOptions", "load_split_features", "default_setting", "visualize", "FIGURES"]
-
-# Row labels of the maps a head returns with ``return_maps=True``.
-MAP_TITLES = {"emb2": "Embedding-II (Eq. 5)", "w2": "W2 (Eq. 10)"}
 
 
 @dataclass
@@ -42,8 +39,8 @@ class SplitFeatures:
     dataset: object
     setting: str
     trial: int
-    query: List[tuple]
-    gallery: List[tuple]
+    query: List[Item]
+    gallery: List[Item]
     extracted: dict
 
     @property
@@ -73,7 +70,7 @@ def default_setting(dataset):
     """The first of the dataset's default settings whose queries are infrared (else simply the first)."""
     settings = dataset.default_settings()
     for setting in settings:
-        if dataset.test_split(setting, 0)[0][0][3] == INFRARED:
+        if dataset.test_split(setting, 0)[0][0].modality == INFRARED:
             return setting
     return settings[0]
 
@@ -115,7 +112,7 @@ def draw_rank_list(split, out_dir, options):
         names = _attribute_names(split)
         predicted = ex["attr_probs"][picks] >= cfg.TEST.ATTR_THRES
         notes = ["predicted:\n" + ("\n".join(n for n, p in zip(names, row) if p) or "(none)") for row in predicted]
-    q_mod, g_mod = MODALITY_NAMES[split.query[0][3]], MODALITY_NAMES[split.gallery[0][3]]
+    q_mod, g_mod = MODALITY_NAMES[split.query[0].modality], MODALITY_NAMES[split.gallery[0].modality]
     path = os.path.join(out_dir, "rank_list.png")
     draw_rank_lists(
         path, [ex["img_paths"][r] for r in picks], [f"query id {ex['pids'][r]} cam{ex['camids'][r]}" for r in picks],
@@ -161,8 +158,9 @@ def draw_attention(split, out_dir, options):
         return []
     maps = {name: np.concatenate([part[name] for part in maps]) for name in maps[0]}
     path = os.path.join(out_dir, "attention.png")
-    plot_attention(path, np.concatenate(images), maps, [f"{MODALITY_NAMES[i[3]]} id {i[1]}" for i in items],
-                   MAP_TITLES, title=f"Attention, {split.label}\n(each map scaled to its range: blue low, red high)")
+    plot_attention(path, np.concatenate(images), maps, [f"{MODALITY_NAMES[i.modality]} id {i.pid}" for i in items],
+                   getattr(split.model.heads, "MAP_TITLES", {}),
+                   title=f"Attention, {split.label}\n(each map scaled to its range: blue low, red high)")
     return [path]
 
 

@@ -21,6 +21,8 @@ ATTR_PRED_NORMS = ("none", "BN")
 class CMEmbeddingHead(EmbeddingHead):
     """Pooling (e.g. GeM) + BNNeck + classifier, and an optional attribute predictor.
 
+    ``MAP_TITLES``: name -> figure label of each map a head returns with ``return_maps=True`` (none here).
+
     As in AGW and MMD-ReID, the metric losses see the pooled feature (``NECK_FEAT: before``) and
     retrieval uses the BNNeck feature (FastReID's EmbeddingHead always returns it at test time).
 
@@ -31,6 +33,8 @@ class CMEmbeddingHead(EmbeddingHead):
         attr_pred_norm: ``"none"``, or ``"BN"``: a BatchNorm1d of the pooled feature before that FC.
         **kwargs: the arguments of FastReID's ``EmbeddingHead``.
     """
+
+    MAP_TITLES = {}
 
     @configurable
     def __init__(self, *, num_attributes=0, attr_pred=False, attr_pred_norm="none", **kwargs):
