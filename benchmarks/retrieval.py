@@ -18,6 +18,7 @@ sweep of ``nprobe``/``efSearch``. Prints markdown tables and writes JSON.
     python benchmarks/retrieval.py --quick    # 50,000 x 128 and 10,000 x 512 (a minute)
 """
 import argparse
+import functools
 import gc
 import json
 import os
@@ -118,7 +119,7 @@ def bench_size(n, dim, kinds, n_queries, seed, repeats):
         with tempfile.TemporaryDirectory() as tmp:
             index.save(tmp)
             size = os.path.getsize(os.path.join(tmp, INDEX_FILE)) / 2 ** 20
-        (_, ids), seconds = _timed_search(lambda q: index.search(q, K), queries, repeats)
+        (_, ids), seconds = _timed_search(functools.partial(index.search, k=K), queries, repeats)
         rows.append({"method": kind, "n": n, "dim": dim, "params": index.params,
                      "build_s": build, "index_mb": size, "rss_mb": rss,
                      "qps": n_queries / seconds, "recall@10": _recall(ids, exact)})
@@ -128,7 +129,7 @@ def bench_size(n, dim, kinds, n_queries, seed, repeats):
             name, values = SWEEPS[kind]
             for value in values:
                 index.set_search_params(**{name: value})
-                (_, ids), seconds = _timed_search(lambda q: index.search(q, K), queries, repeats)
+                (_, ids), seconds = _timed_search(functools.partial(index.search, k=K), queries, repeats)
                 sweeps.append({"method": kind, "n": n, "dim": dim, name: value,
                                "qps": n_queries / seconds, "recall@10": _recall(ids, exact),
                                "speedup": n_queries / seconds / base_qps})

@@ -123,7 +123,7 @@ def _add_model_config(cfg):
 def _add_eval_config(cfg):
     # Cross-modality evaluation (fastreid_ext.evaluation.CrossModalityEvaluator); TEST.METRIC, TEST.FLIP
     # and TEST.RERANK are FastReID's keys (re-ranking is reported as an extra row next to the plain one).
-    # Settings one run evaluates, e.g. ["all-1shot-seeded", "indoor-1shot-seeded"] or ["v2t"]; [] = the dataset's defaults.
+    # Settings one run evaluates, e.g. ["all-1shot-seeded", "indoor-1shot-seeded"] or ["v2t"]; [] = the defaults.
     cfg.TEST.SETTINGS = []
     # Query rows whose distances to the whole gallery are held at once (memory ~ 10 bytes x rows x gallery).
     cfg.TEST.BLOCK_SIZE = 1024

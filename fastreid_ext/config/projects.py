@@ -1,15 +1,14 @@
 """Projects found through the ``fastreid_ext.projects`` entry-point group (see docs/architecture.md)."""
 import functools
 from importlib.metadata import entry_points
-from typing import Tuple
 
 ENTRY_POINT_GROUP = "fastreid_ext.projects"
 
 __all__ = ["ENTRY_POINT_GROUP", "load_projects"]
 
 
-@functools.lru_cache(maxsize=None)
-def load_projects() -> Tuple[str, ...]:
+@functools.cache
+def load_projects() -> tuple[str, ...]:
     """Import every installed project's package (which registers its components and config keys) and return
     the packages' names, sorted; a project is a ``name = "package"`` line of the group in its ``pyproject.toml``."""
     found = entry_points()

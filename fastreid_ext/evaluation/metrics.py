@@ -19,8 +19,6 @@ The computation is exact with respect to this definition but never sorts a galle
 the de-duplicated CMC rank counts the identities that have an item ranked before the first match.
 """
 from dataclasses import dataclass
-from typing import Tuple
-
 import numpy as np
 
 __all__ = [
@@ -40,7 +38,7 @@ class RankingProtocol:
     hide_same_camera_matches: a query does not see its own identity's items from its own camera.
     dedup_cmc: count the CMC over distinct identities (first occurrence kept) instead of over images.
     """
-    hidden_camera_pairs: Tuple[Tuple[int, int], ...]
+    hidden_camera_pairs: tuple[tuple[int, int], ...]
     hide_same_camera_matches: bool
     dedup_cmc: bool
 

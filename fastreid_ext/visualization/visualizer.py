@@ -8,7 +8,6 @@ import logging
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import List
 
 import numpy as np
 import torch
@@ -39,8 +38,8 @@ class SplitFeatures:
     dataset: object
     setting: str
     trial: int
-    query: List[Item]
-    gallery: List[Item]
+    query: list[Item]
+    gallery: list[Item]
     extracted: dict
 
     @property

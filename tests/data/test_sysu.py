@@ -14,7 +14,7 @@ def public_seeded_gallery(base, test_ids, mode, shots, trial):
     """The public evaluation code's draw, written out as it does it."""
     random.seed(trial)
     cameras = ["cam1", "cam2", "cam4", "cam5"] if mode == "all" else ["cam1", "cam2"]
-    ids = ["%04d" % x for x in test_ids]
+    ids = [f"{x:04d}" for x in test_ids]
     files = []
     for pid in sorted(ids):
         for cam in cameras:
