@@ -1,7 +1,6 @@
 """Cross-modality (visible-infrared) person re-identification on top of FastReID.
 
-Importing this package patches FastReID (:mod:`fastreid_ext.compat`), registers every component it provides
-and imports the installed projects (:func:`fastreid_ext.config.load_projects`), so theirs are registered too.
+Importing it patches FastReID (:mod:`.compat`), registers every component and loads the installed projects.
 """
 from . import compat
 

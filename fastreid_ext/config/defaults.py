@@ -1,7 +1,5 @@
-"""Config keys that fastreid_ext adds to FastReID's defaults, grouped by the module that reads them.
-
-Projects (e.g. PAENet) register their own ``add_*_config`` in :data:`CONFIG_EXTENSIONS`; ``get_cfg()``
-applies them all, so one config tree serves every project.
+"""Config keys that fastreid_ext adds to FastReID's defaults, grouped by the module that reads them;
+projects add theirs through :data:`CONFIG_EXTENSIONS`, which ``get_cfg()`` applies.
 """
 from fastreid.config import CfgNode as CN
 

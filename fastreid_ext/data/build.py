@@ -1,7 +1,5 @@
-"""Train/test loaders for cross-modality data, in the style of FastReID's ``fastreid.data.build``.
-
-Plain ``torch.utils.data.DataLoader`` (FastReID's ``DataLoaderX`` needs CUDA). The training sampler
-is ``loader.batch_sampler.sampler`` (call its ``set_epoch`` before re-creating the iterator).
+"""Train/test loaders for cross-modality data, in the style of ``fastreid.data.build``, on a plain
+``DataLoader`` (FastReID's ``DataLoaderX`` needs CUDA); the training sampler is ``loader.batch_sampler.sampler``.
 """
 import logging
 import random

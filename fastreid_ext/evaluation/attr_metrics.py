@@ -1,9 +1,4 @@
-"""Pedestrian-attribute recognition metrics, as FastReID's FastAttr project reports them.
-
-Label-based: mA, the mean over attributes of the balanced accuracy (accuracy on the positives and on the
-negatives, averaged). Instance-based, averaged over images: accuracy |P ∩ T| / |P ∪ T|, precision
-|P ∩ T| / |P|, recall |P ∩ T| / |T|, and F1 of the mean precision and recall (P: predicted positive
-attributes of an image, T: true ones). An empty denominator counts as zero, as FastAttr's epsilon does.
+"""Pedestrian-attribute recognition metrics, as FastReID's FastAttr project reports them (docs/evaluation.md).
 """
 from collections import OrderedDict
 

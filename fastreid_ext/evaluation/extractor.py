@@ -1,8 +1,5 @@
-"""The one feature extractor, shared by evaluation, retrieval and visualisation.
-
-A model in eval mode takes a batch dict (``images`` (B, 3, H, W) 0..255, ``targets``, ``camids``,
-``modalities``, optional ``attributes``, ``img_paths``) and returns a dict with ``features`` (B, D) and
-optionally ``attr_probs`` (B, A); a bare (B, D) tensor is read as ``{"features": tensor}``.
+"""The one feature extractor, shared by evaluation, retrieval and visualisation (the batch and output dicts:
+:func:`extract`).
 """
 import logging
 import time
@@ -89,6 +86,10 @@ def _forward(model, batch, flip):
 @torch.no_grad()
 def extract(model, data_loader, flip=False):
     """Run ``model`` (temporarily in eval mode) over ``data_loader``.
+
+    The model takes a batch dict (``images`` (B, 3, H, W) 0..255, ``targets``, ``camids``, ``modalities``,
+    optional ``attributes``, ``img_paths``) and returns a dict with ``features`` (B, D) and optionally
+    ``attr_probs`` (B, A); a bare (B, D) tensor is read as ``{"features": tensor}``.
 
     Args:
         flip: average the outputs of each image and of its horizontal flip (``TEST.FLIP.ENABLED``);

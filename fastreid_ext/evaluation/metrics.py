@@ -1,22 +1,6 @@
 """Ranking metrics of cross-modality re-identification (CMC, mAP, mINP), computed as the VI-ReID papers do.
 
-The definition is that of the ``eval_sysu`` / ``eval_regdb`` / ``eval_llcm`` functions in the public
-evaluation code shared by DDAG, AGW, MMD-ReID and the LLCM authors. For each query:
-
-1. the gallery is ranked by ascending distance, ties broken by gallery index (a stable sort; the public
-   code uses numpy's default quicksort, which is not stable, so its results on ties are arbitrary);
-2. the gallery items the protocol hides from that query are dropped (:class:`RankingProtocol`);
-3. a query with no true match left is skipped: every mean is over the remaining ("valid") queries;
-4. AP is the mean over its true matches of ``k / rank of the k-th match``, INP is ``number of true
-   matches / rank of the last one`` (Ye et al., TPAMI 2021), ranks counted 1-based after step 2;
-5. CMC at rank r is 1 when a true match is within the first r. With ``dedup_cmc`` (SYSU-MM01 and LLCM)
-   the ranking is first reduced to its distinct identities, first occurrence kept, so rank r means
-   "the r-th distinct identity"; where fewer distinct identities than ``max_rank`` remain (the public
-   code fails there) the curve stays at its last value.
-
-The computation is exact with respect to this definition but never sorts a gallery: each block of at most
-``block_size`` query rows is scored by counting, for every true match, the items ranked before it, and
-the de-duplicated CMC rank counts the identities that have an item ranked before the first match.
+Their exact definition and how it is computed without sorting a gallery: docs/evaluation.md.
 """
 from dataclasses import dataclass
 import numpy as np

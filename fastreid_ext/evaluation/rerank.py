@@ -1,11 +1,6 @@
 """k-reciprocal re-ranking (Zhong et al., CVPR 2017) on CPU, without an N x N matrix.
 
-The definition is FastReID's: ``fastreid.utils.compute_dist.compute_jaccard_distance`` mixed with the
-original distance as ``ReidEvaluator`` does (``TEST.RERANK.K1/K2/LAMBDA``, features L2-normalised first
-for the cosine metric). FastReID computes it on a GPU with dense N x N arrays (N = queries + gallery);
-here the k1 nearest neighbours come from a CPU faiss ``IndexFlatL2``, the neighbour weights V are a
-sparse matrix (about k1 * k2 entries a row), and the Jaccard distance is only formed for query rows
-against gallery columns, a block of query rows at a time.
+FastReID's definition, computed block by block: docs/evaluation.md.
 """
 import faiss
 import numpy as np

@@ -1,12 +1,5 @@
-"""The inference model as ONNX: ``(images, modalities[, attributes]) -> features[, attr_probs]``.
-
-:class:`ExportableModel` is a ``CrossModalityBaseline`` at test time as a function of tensors. The
-dual-stream backbone routes each image by its modality with data-dependent indexing
-(``nonzero``/``index_select`` and a Python branch on the count), which tracing would freeze to the
-batch it saw; the wrapper instead runs both modality-specific stages on every image and keeps each
-image's own result with ``torch.where`` (the same numbers; the extra cost is one stem, or more stages
-with a later ``MODEL.BACKBONE.SHARED_FROM``). The graph has a dynamic batch axis, so one graph serves
-any batch, mixed modalities included.
+"""The inference model as ONNX: ``(images, modalities[, attributes]) -> features[, attr_probs]``, one graph
+with a dynamic batch axis for any batch, mixed modalities included.
 """
 import inspect
 import logging
@@ -27,6 +20,12 @@ BATCH_AXIS = "batch"
 
 class ExportableModel(nn.Module):
     """A ``CrossModalityBaseline`` in eval mode as ``forward(images, modalities[, attributes])``.
+
+    The dual-stream backbone routes each image by its modality with data-dependent indexing
+    (``nonzero``/``index_select`` and a Python branch on the count), which tracing would freeze to the
+    batch it saw; this wrapper instead runs both modality-specific stages on every image and keeps each
+    image's own result with ``torch.where`` (the same numbers; the extra cost is one stem, or more stages
+    with a later ``MODEL.BACKBONE.SHARED_FROM``).
 
     Args:
         model: the trained ``CrossModalityBaseline`` (its modules are shared, not copied).

@@ -1,27 +1,4 @@
-"""``GalleryIndex``: a faiss index over gallery features, with ids, metadata and persistence.
-
-Typical use: index the visible crops of a site once, query them with infrared crops::
-
-    gallery = GalleryIndex(2048, kind="ivf", metric="cosine", model_fingerprint=fp)
-    gallery.add(feats, ids, metadata=[{"img_path": p, "camid": 3, "modality": 0}, ...])
-    gallery.save("gallery/")
-    gallery = GalleryIndex.load("gallery/", expected_fingerprint=fp)
-    scores, ids = gallery.search(query_feats, k=10)
-    rows = gallery.metadata(ids)
-
-Training (``ivf``, ``ivfpq``): the first ``add`` trains the index on (a sample of at most
-``train_size`` of) its own vectors, and ``nlist`` defaults to about 4·sqrt of that batch's size;
-to build a gallery from many small batches, call ``train(sample)`` first with a representative
-sample (or give ``nlist``). ``flat`` and ``hnsw`` need no training.
-
-Removal: ``flat``, ``ivf`` and ``ivfpq`` delete the vectors. faiss cannot delete from an HNSW
-graph, so ``hnsw`` keeps removed ids as tombstones: the vectors stay in the graph (and in memory)
-and an id selector skips them during the graph search, so results hold live ids only, without
-oversampling. A removed id cannot be added again to an ``hnsw`` index; rebuild it instead.
-
-GPU: when a GPU build of faiss sees a GPU, searches of ``flat``/``ivf``/``ivfpq`` run on a GPU copy
-of the index, rebuilt after each change. The index itself stays on the CPU, where it is trained,
-added to, removed from and saved.
+"""``GalleryIndex``: a faiss index over gallery features, with ids, metadata and persistence (docs/retrieval.md).
 """
 import logging
 

@@ -1,7 +1,5 @@
-"""Figures of a trained model: rank lists, t-SNE, attention maps and attribute recognition (PNG files).
-
-One module per figure kind, each a set of pure functions of arrays and paths; :mod:`.visualizer` feeds
-them from a trained model and a test split.
+"""Figures of a trained model: rank lists, t-SNE, attention maps and attribute recognition (PNG files); one
+module per figure kind, pure functions of arrays and paths, fed by :mod:`.visualizer`.
 """
 from .attention import attention_maps, overlay_heatmap, plot_attention
 from .attributes import attribute_accuracy, attribute_table, plot_attribute_accuracy

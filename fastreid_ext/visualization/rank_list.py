@@ -1,7 +1,5 @@
-"""Rank lists: each query beside its top-k gallery images, true matches framed green and false ones red.
-
-The gallery a query sees is the one the evaluator scores: the items its dataset's ranking protocol hides
-(e.g. SYSU-MM01's camera-3 queries ignore camera 2) are left out by the metrics' own code.
+"""Rank lists: each query beside its top-k gallery images, true matches framed green and false ones red,
+over the gallery the evaluator scores (:func:`~fastreid_ext.evaluation.metrics.hidden_mask`).
 """
 import numpy as np
 from matplotlib.figure import Figure

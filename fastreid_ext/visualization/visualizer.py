@@ -1,8 +1,5 @@
-"""The figures of a trained model on one test split: what ``tools/visualize.py`` runs.
-
-:func:`load_split_features` builds the model (``MODEL.WEIGHTS``), the first dataset of
-``DATASETS.TESTS`` and one trial of one of its settings, and extracts the features of its query and
-gallery once; each figure of :data:`FIGURES` then draws from them and writes its files.
+"""The figures of a trained model on one test split (what ``tools/visualize.py`` runs): the features are
+extracted once (:func:`load_split_features`), then each figure of :data:`FIGURES` draws from them.
 """
 import logging
 import os

@@ -1,8 +1,5 @@
-"""SynthVI: a synthetic visible-infrared person re-identification dataset written in the on-disk formats of
-SYSU-MM01, RegDB and LLCM, with the paper's 8 attributes drawn on every person.
-
-    from fastreid_ext.data.synthvi import make_synthvi
-    root = make_synthvi("datasets", format="sysu", ids=100, seed=0)   # -> "datasets/SYSU-MM01"
+"""SynthVI: a synthetic visible-infrared re-identification dataset in the on-disk formats of SYSU-MM01,
+RegDB and LLCM, with the paper's 8 attributes drawn on every person: ``make_synthvi(root, format="sysu")``.
 """
 import os
 
