@@ -7,7 +7,7 @@ from fastreid.config import CfgNode as CN
 CONFIG_EXTENSIONS = {}
 
 
-def add_cm_config(cfg):
+def add_cm_config(cfg: CN) -> None:
     """Add every fastreid_ext key to ``cfg`` (in place)."""
     _add_engine_config(cfg)
     _add_data_config(cfg)

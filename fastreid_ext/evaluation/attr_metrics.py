@@ -3,13 +3,14 @@
 from collections import OrderedDict
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["attribute_metrics"]
 
 _EPS = 1e-20
 
 
-def attribute_metrics(gt, probs, threshold=0.5):
+def attribute_metrics(gt: ArrayLike, probs: ArrayLike, threshold: float = 0.5) -> dict:
     """Attribute metrics of predicted probabilities against binary ground truth.
 
     Args:

@@ -3,6 +3,7 @@
 """
 import logging
 import time
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -84,7 +85,7 @@ def _forward(model, batch, flip):
 
 
 @torch.no_grad()
-def extract(model, data_loader, flip=False):
+def extract(model: torch.nn.Module, data_loader: Iterable[dict], flip: bool = False) -> dict:
     """Run ``model`` (temporarily in eval mode) over ``data_loader``.
 
     The model takes a batch dict (``images`` (B, 3, H, W) 0..255, ``targets``, ``camids``, ``modalities``,

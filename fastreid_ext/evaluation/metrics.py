@@ -4,6 +4,7 @@ Their exact definition and how it is computed without sorting a gallery: docs/ev
 """
 from dataclasses import dataclass
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "RankingProtocol", "PROTOCOLS", "MatrixDistance", "FeatureDistance", "hidden_mask", "evaluate_ranking",
@@ -148,7 +149,8 @@ def _hide(dist, q_camids, groups, cols, count, protocol):
         dist[rows, cols[rows, slots]] = np.inf
 
 
-def hidden_mask(q_pids, q_camids, g_pids, g_camids, protocol):
+def hidden_mask(q_pids: ArrayLike, q_camids: ArrayLike, g_pids: ArrayLike, g_camids: ArrayLike,
+                protocol: RankingProtocol) -> np.ndarray:
     """(Q, G) bool: True where ``protocol`` hides gallery item g from query q (as ``evaluate_ranking`` does).
 
     q_pids, q_camids: (Q,) int; g_pids, g_camids: (G,) int; protocol: a ``RankingProtocol``.
@@ -203,8 +205,9 @@ def _score_block(dist, q_pids, q_camids, groups, protocol, scratch):
     return valid, cmc_rank, ap, inp
 
 
-def evaluate_ranking(distance, q_pids, g_pids, q_camids, g_camids, protocol,
-                     max_rank=20, block_size=DEFAULT_BLOCK_SIZE):
+def evaluate_ranking(distance, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
+                     protocol: RankingProtocol, max_rank: int = 20,
+                     block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """CMC, mAP and mINP of a query-gallery ranking under ``protocol`` (see the module docstring).
 
     Args:
@@ -256,17 +259,20 @@ def evaluate_ranking(distance, q_pids, g_pids, q_camids, g_camids, protocol,
     return cmc, float(ap_sum / num_valid), float(inp_sum / num_valid)
 
 
-def eval_sysu(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=20, block_size=DEFAULT_BLOCK_SIZE):
+def eval_sysu(distmat, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
+              max_rank: int = 20, block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """SYSU-MM01: cam-3 queries ignore cam-2 items; de-duplicated CMC. Arguments as :func:`evaluate_ranking`."""
     return evaluate_ranking(distmat, q_pids, g_pids, q_camids, g_camids, PROTOCOLS["sysu"], max_rank, block_size)
 
 
-def eval_regdb(distmat, q_pids, g_pids, max_rank=20, block_size=DEFAULT_BLOCK_SIZE):
+def eval_regdb(distmat, q_pids: ArrayLike, g_pids: ArrayLike, max_rank: int = 20,
+               block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """RegDB: nothing removed, plain CMC over images. Arguments as :func:`evaluate_ranking`."""
     q_camids, g_camids = np.zeros(len(q_pids), np.int64), np.zeros(len(g_pids), np.int64)
     return evaluate_ranking(distmat, q_pids, g_pids, q_camids, g_camids, PROTOCOLS["regdb"], max_rank, block_size)
 
 
-def eval_llcm(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=20, block_size=DEFAULT_BLOCK_SIZE):
+def eval_llcm(distmat, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
+              max_rank: int = 20, block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """LLCM: same-identity same-camera items removed; de-duplicated CMC. Arguments as :func:`evaluate_ranking`."""
     return evaluate_ranking(distmat, q_pids, g_pids, q_camids, g_camids, PROTOCOLS["llcm"], max_rank, block_size)

@@ -4,6 +4,7 @@ FastReID's definition, computed block by block: docs/evaluation.md.
 """
 import faiss
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 
 from .metrics import FeatureDistance
@@ -111,7 +112,8 @@ def jaccard_distance(q_feats, g_feats, k1=20, k2=6, block_size=256):
     return out
 
 
-def re_ranking(q_feats, g_feats, k1=20, k2=6, lambda_value=0.3, metric="cosine", block_size=256):
+def re_ranking(q_feats: ArrayLike, g_feats: ArrayLike, k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
+               metric: str = "cosine", block_size: int = 256) -> np.ndarray:
     """(Q, G) float32 re-ranked distance: ``jaccard * (1 - lambda) + original * lambda``.
 
     q_feats: (Q, D), g_feats: (G, D) float; metric: ``TEST.METRIC`` of the original distance.

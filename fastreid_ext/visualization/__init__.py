@@ -6,3 +6,7 @@ from .attributes import attribute_accuracy, attribute_table, plot_attribute_accu
 from .rank_list import draw_rank_lists, frame, rank_lists
 from .tsne import plot_tsne, tsne_points
 from .visualizer import FIGURES, FigureOptions, SplitFeatures, default_setting, load_split_features, visualize
+
+__all__ = ["FIGURES", "FigureOptions", "SplitFeatures", "attention_maps", "attribute_accuracy", "attribute_table",
+           "default_setting", "draw_rank_lists", "frame", "load_split_features", "overlay_heatmap", "plot_attention",
+           "plot_attribute_accuracy", "plot_tsne", "rank_lists", "tsne_points", "visualize"]

@@ -4,13 +4,16 @@ extracted once (:func:`load_split_features`), then each figure of :data:`FIGURES
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
+from fastreid.config import CfgNode
 
 from ..data.build import build_cm_dataset, build_cm_test_loader
-from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE, Item
+from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE, CrossModalityDataset, Item
 from ..engine.evaluate import load_trained_model
 from ..evaluation import DATASET_PROTOCOLS, PROTOCOLS, FeatureDistance, extract
 from .attention import attention_maps, plot_attention
@@ -62,7 +65,7 @@ class FigureOptions:
     seed: int = 0  # t-SNE: random state
 
 
-def default_setting(dataset):
+def default_setting(dataset: CrossModalityDataset) -> str:
     """The first of the dataset's default settings whose queries are infrared (else simply the first)."""
     settings = dataset.default_settings()
     for setting in settings:
@@ -71,7 +74,7 @@ def default_setting(dataset):
     return settings[0]
 
 
-def load_split_features(cfg, setting="", trial=0):
+def load_split_features(cfg: CfgNode, setting: str = "", trial: int = 0) -> SplitFeatures:
     """Build the trained model of ``cfg`` and extract trial ``trial`` of ``setting`` (default:
     :func:`default_setting`) of the first dataset of ``DATASETS.TESTS``."""
     model, cfg = load_trained_model(cfg)
@@ -184,7 +187,8 @@ FIGURES = OrderedDict([("rank_list", draw_rank_list), ("tsne", draw_tsne), ("att
                        ("attributes", draw_attributes)])
 
 
-def visualize(split, out_dir, figures=tuple(FIGURES), options=None):
+def visualize(split: SplitFeatures, out_dir: str, figures: Sequence[str] = tuple(FIGURES),
+              options: Optional[FigureOptions] = None) -> list[str]:
     """Draw ``figures`` (names of :data:`FIGURES`) of ``split`` into ``out_dir`` with ``options`` (a
     :class:`FigureOptions`, default if None); returns the written paths."""
     options = options or FigureOptions()

@@ -111,7 +111,7 @@ def camera_folder_identities(dataset_dir):
     return {int(m.group(1)): folder_identities(os.path.join(dataset_dir, m.group(0))) for m in cameras if m}
 
 
-def convert_attribute_mats(mat_dir, dataset_dir, out_path):
+def convert_attribute_mats(mat_dir: str, dataset_dir: str, out_path: str) -> int:
     """Write the released ``cam<N>_att.mat`` of ``mat_dir`` as one CSV; return the number of identities.
 
     The column order of each file is taken from the ``cam<N>/<id>`` folders of ``dataset_dir``.

@@ -11,8 +11,9 @@ from .writers import WRITERS, WriteOptions
 __all__ = ["ATTRIBUTE_NAMES", "WRITERS", "make_synthvi"]
 
 
-def make_synthvi(out_dir, format="sysu", ids=100, seed=0, hard=False, images_per_camera=10, size=(128, 64),
-                 processes=2, preview=True):
+def make_synthvi(out_dir: str, format: str = "sysu", ids: int = 100, seed: int = 0, hard: bool = False,
+                 images_per_camera: int = 10, size: tuple[int, int] = (128, 64), processes: int = 2,
+                 preview: bool = True) -> str:
     """Write a synthetic dataset under ``out_dir`` and return its root (``out_dir/<SYSU-MM01|RegDB|LLCM>``).
 
     Args:
