@@ -110,6 +110,36 @@ def test_the_walk_sees_relative_and_absolute_imports(tmp_path):
     assert [_floor(target) for _, target in found] == [1, 2, 3, 4]
 
 
+def _project_names(path, projects):
+    """(line, text) of every name, attribute, import or string of ``path`` (docstrings aside) naming a project."""
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    for node in ast.walk(tree):
+        texts = []
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            texts = [node.value]
+        elif isinstance(node, ast.Name):
+            texts = [node.id]
+        elif isinstance(node, ast.Attribute):
+            texts = [node.attr]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            texts = [alias.name for alias in node.names] + [getattr(node, "module", None) or ""]
+        for text in texts:
+            if any(project in text.lower() for project in projects):
+                yield node.lineno, text
+
+
+def test_the_core_names_no_project():
+    projects = fastreid_ext.config.load_projects()
+    assert projects, "no project is installed: pip install -e . registers PAENet's entry point"
+    found = [f"{os.path.relpath(path, os.path.dirname(ROOT))}:{line}: {text!r}"
+             for _, path in _modules() for line, text in _project_names(path, projects)]
+    assert found == []
+
+
 def test_imports_only_go_down_the_floors():
     found = upward_imports()
     if found:
