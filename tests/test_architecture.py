@@ -15,6 +15,8 @@ LAYERS = (
     ("visualization", "search"),
 )
 FLOOR = {package: floor for floor, packages in enumerate(LAYERS) for package in packages}
+# Packages held to fewer imports than their floor allows: the index library uses only utils (and numpy, torch, faiss).
+ONLY = {"retrieval": ("utils",)}
 # Modules of the package root, outside the floors: compat (beneath everything: it imports no other module of
 # fastreid_ext) and the root __init__, which imports the floors to register them (nothing imports it back).
 BELOW_ALL = ("compat",)
@@ -48,7 +50,7 @@ def _imported(module, path):
             targets = [f"{base}.{alias.name}" if _is_module(f"{base}.{alias.name}") else base for alias in node.names]
         else:
             continue
-        for target in targets:
+        for target in dict.fromkeys(targets):
             if target == "fastreid_ext" or target.startswith("fastreid_ext."):
                 yield node.lineno, target
 
@@ -72,18 +74,24 @@ def _floor(module):
 
 
 def upward_imports():
-    """``path:line: importer imports target`` for each import that goes up a floor (or into the root)."""
+    """``path:line: importer imports target`` for each import that goes up a floor (or into the root), or out
+    of what :data:`ONLY` allows."""
     found = []
     for module, path in _modules():
         own = _floor(module)
         if own is None:
             continue  # the root __init__ imports the floors to register them
+        package = module.split(".")[1]
         for line, target in _imported(module, path):
-            floor = _floor(target)
+            floor, other = _floor(target), target.split(".")[1] if "." in target else None
             if floor is None or floor > own:
                 where = "the package root" if floor is None else f"floor {floor} {LAYERS[floor]}"
-                found.append(f"{os.path.relpath(path, os.path.dirname(ROOT))}:{line}: {module} "
-                             f"(floor {own}) imports {target} ({where})")
+            elif package in ONLY and other not in (package, *ONLY[package], *BELOW_ALL):
+                where = f"{package} may import only {ONLY[package]}"
+            else:
+                continue
+            found.append(f"{os.path.relpath(path, os.path.dirname(ROOT))}:{line}: {module} "
+                         f"(floor {own}) imports {target} ({where})")
     return found
 
 
