@@ -10,7 +10,7 @@ __all__ = ["ENTRY_POINT_GROUP", "load_projects"]
 @functools.cache
 def load_projects() -> tuple[str, ...]:
     """Import every installed project's package (which registers its components and config keys) and return
-    the packages' names, sorted; a project is a ``name = "package"`` line of the group in its ``pyproject.toml``."""
+    the packages' names, in entry-point name order; a project is a ``name = "package"`` line of the group."""
     found = entry_points()
     # Python 3.9 returns a dict of groups; 3.10+ selects by keyword.
     group = found.select(group=ENTRY_POINT_GROUP) if hasattr(found, "select") else found.get(ENTRY_POINT_GROUP, ())
