@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_DATA ?= datasets/synthvi
 DEMO_OUT ?= output/demo
 
-.PHONY: install test demo clean
+.PHONY: install lint test demo clean
 
 install: $(STAMP)
 
@@ -20,6 +20,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml |
 	$(BIN)/pip install --no-deps -c constraints.txt fastreid
 	$(BIN)/pip install --no-deps -e .
 	touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -23,6 +23,7 @@ gathered, then matrix multiply + top-k); queries/s and recall@10.
     python benchmarks/retrieval.py --filtered --kinds ivf   # 1,000,000 x 256, filtered
 """
 import argparse
+import functools
 import gc
 import json
 import os
@@ -124,7 +125,7 @@ def bench_size(n, dim, kinds, n_queries, seed, repeats):
         with tempfile.TemporaryDirectory() as tmp:
             index.save(tmp)
             size = os.path.getsize(os.path.join(tmp, INDEX_FILE)) / 2 ** 20
-        (_, ids), seconds = _timed_search(lambda q: index.search(q, K), queries, repeats)
+        (_, ids), seconds = _timed_search(functools.partial(index.search, k=K), queries, repeats)
         rows.append({"method": kind, "n": n, "dim": dim, "params": index.params,
                      "build_s": build, "index_mb": size, "rss_mb": rss,
                      "qps": n_queries / seconds, "recall@10": _recall(ids, exact)})
@@ -134,7 +135,7 @@ def bench_size(n, dim, kinds, n_queries, seed, repeats):
             name, values = SWEEPS[kind]
             for value in values:
                 index.set_search_params(**{name: value})
-                (_, ids), seconds = _timed_search(lambda q: index.search(q, K), queries, repeats)
+                (_, ids), seconds = _timed_search(functools.partial(index.search, k=K), queries, repeats)
                 sweeps.append({"method": kind, "n": n, "dim": dim, name: value,
                                "qps": n_queries / seconds, "recall@10": _recall(ids, exact),
                                "speedup": n_queries / seconds / base_qps})

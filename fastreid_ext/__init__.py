@@ -1,19 +1,14 @@
 """Cross-modality (visible-infrared) person re-identification on top of FastReID.
 
-Importing this package patches FastReID for modern Python/PyTorch/CPU (see :mod:`fastreid_ext.compat`),
-registers every dataset, sampler, backbone, head, meta-architecture and loss it provides, and imports
-the projects listed in :data:`PROJECTS` so that their components and config keys are registered too.
+Importing it patches FastReID (:mod:`.compat`), registers every component and loads the installed projects.
 """
-import importlib
-
 from . import compat
 
 compat.apply()
 
-# Project packages (``projects/<Name>/<package>``) that register into FastReID when imported.
-PROJECTS = ("paenet",)
-
 from . import ablation, data, evaluation, modeling, retrieval  # noqa: E402  (after the shims)
+from .config import load_projects  # noqa: E402
 
-for _name in PROJECTS:
-    importlib.import_module(_name)
+load_projects()
+
+__all__ = ["ablation", "compat", "data", "evaluation", "modeling", "retrieval"]

@@ -24,7 +24,7 @@ import logging
 import sys
 
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
-from fastreid_ext.data.datasets.bases import MODALITY_NAMES
+from fastreid_ext.data import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.search.pipeline import (build_index, default_query_modality, describe, index_info,
                                           inference_config, open_gallery, open_index, search)

@@ -15,7 +15,7 @@ import logging
 import sys
 
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
-from fastreid_ext.data.datasets.bases import MODALITY_NAMES
+from fastreid_ext.data import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.search.pipeline import default_query_modality, inference_config, open_index
 from fastreid_ext.search.server import MAX_PIXELS, SearchService, make_server, pick_samples

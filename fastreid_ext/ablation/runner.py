@@ -16,10 +16,13 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from ..evaluation import metric_key
 from ..utils import atomic_write
+from .grid import Grid
 
 logger = logging.getLogger(__name__)
 
@@ -89,19 +92,18 @@ def _train(training, sources, run_dir):
 
 
 def _row(grid, cell, seed, record, seconds):
-    # The evaluator's key level for a model without attributes is "na" ("n/a" without its slash).
-    prefix = f"{grid.dataset}/{grid.setting}/{cell.attributes or 'na'}"
-    missing = [f"{prefix}/{key}" for _, key in METRICS if f"{prefix}/{key}" not in record]
+    keys = {name: metric_key(grid.dataset, grid.setting, cell.attributes or "n/a", key) for name, key in METRICS}
+    missing = [key for key in keys.values() if key not in record]
     if missing:
         raise KeyError(f"grid {grid.name}, cell {cell.config}, seed {seed}: metrics.json lacks {missing} "
                        "(a run shared with another grid has only the attribute sources that grid evaluated)")
     row = {"grid": grid.name, "config": cell.config, "seed": seed}
-    row.update({name: record[f"{prefix}/{key}"] / 100.0 for name, key in METRICS})
+    row.update({name: record[key] / 100.0 for name, key in keys.items()})
     row["seconds"] = round(seconds, 1)
     return row
 
 
-def load_results(out_dir):
+def load_results(out_dir: str) -> list[dict]:
     path = os.path.join(out_dir, "results.json")
     if not os.path.isfile(path):
         return []
@@ -113,7 +115,8 @@ def _save_results(out_dir, rows):
     _write_json(os.path.join(out_dir, "results.json"), rows)
 
 
-def run_grid(grid, seeds, data_root, out_dir, extra_opts=()):
+def run_grid(grid: Grid, seeds: Iterable[int], data_root: str, out_dir: str,
+             extra_opts: Sequence[str] = ()) -> list[dict]:
     """Train and evaluate every cell of ``grid`` for each seed in ``seeds``; returns the grid's rows."""
     rows = load_results(out_dir)
     for seed in seeds:
@@ -140,7 +143,7 @@ def run_grid(grid, seeds, data_root, out_dir, extra_opts=()):
     return [r for r in rows if r["grid"] == grid.name]
 
 
-def summarise(rows, grid):
+def summarise(rows: list[dict], grid: Grid) -> list[dict]:
     """One dict per cell, in grid order: config, seeds, mean and std (population) of each metric."""
     table = []
     for cell in grid.cells:
@@ -155,7 +158,7 @@ def summarise(rows, grid):
     return table
 
 
-def write_tables(table, grid, out_dir):
+def write_tables(table: list[dict], grid: Grid, out_dir: str) -> str:
     """``<grid>.md``, ``<grid>.csv``, ``<grid>.json`` and the bar chart ``<grid>.png`` under ``out_dir``."""
     header = "| Config | Seeds | " + " | ".join(key for _, key in METRICS) + " |"
     lines = [f"**{grid.name}**: {grid.dataset} {grid.setting}, mean ± std over seeds (percent).", "",

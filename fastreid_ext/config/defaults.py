@@ -1,7 +1,5 @@
-"""Config keys that fastreid_ext adds to FastReID's defaults, grouped by the module that reads them.
-
-Projects (e.g. PAENet) register their own ``add_*_config`` in :data:`CONFIG_EXTENSIONS`; ``get_cfg()``
-applies them all, so one config tree serves every project.
+"""Config keys that fastreid_ext adds to FastReID's defaults, grouped by the module that reads them;
+projects add theirs through :data:`CONFIG_EXTENSIONS`, which ``get_cfg()`` applies.
 """
 from fastreid.config import CfgNode as CN
 
@@ -9,7 +7,7 @@ from fastreid.config import CfgNode as CN
 CONFIG_EXTENSIONS = {}
 
 
-def add_cm_config(cfg):
+def add_cm_config(cfg: CN) -> None:
     """Add every fastreid_ext key to ``cfg`` (in place)."""
     _add_engine_config(cfg)
     _add_data_config(cfg)
@@ -123,7 +121,7 @@ def _add_model_config(cfg):
 def _add_eval_config(cfg):
     # Cross-modality evaluation (fastreid_ext.evaluation.CrossModalityEvaluator); TEST.METRIC, TEST.FLIP
     # and TEST.RERANK are FastReID's keys (re-ranking is reported as an extra row next to the plain one).
-    # Settings one run evaluates, e.g. ["all-1shot-seeded", "indoor-1shot-seeded"] or ["v2t"]; [] = the dataset's defaults.
+    # Settings one run evaluates, e.g. ["all-1shot-seeded", "indoor-1shot-seeded"] or ["v2t"]; [] = the defaults.
     cfg.TEST.SETTINGS = []
     # Query rows whose distances to the whole gallery are held at once (memory ~ 10 bytes x rows x gallery).
     cfg.TEST.BLOCK_SIZE = 1024

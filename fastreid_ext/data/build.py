@@ -1,27 +1,26 @@
-"""Train/test loaders for cross-modality data, in the style of FastReID's ``fastreid.data.build``.
-
-Plain ``torch.utils.data.DataLoader`` (FastReID's ``DataLoaderX`` needs CUDA). The training sampler
-is ``loader.batch_sampler.sampler`` (call its ``set_epoch`` before re-creating the iterator).
+"""Train/test loaders for cross-modality data, in the style of ``fastreid.data.build``, on a plain
+``DataLoader`` (FastReID's ``DataLoaderX`` needs CUDA); the training sampler is ``loader.batch_sampler.sampler``.
 """
 import logging
 import random
 
 import numpy as np
 import torch
-from fastreid.config import configurable
+from fastreid.config import CfgNode, configurable
 from fastreid.data.build import fast_batch_collator
 from fastreid.data.datasets import DATASET_REGISTRY
 from fastreid.data.samplers import InferenceSampler
 from fastreid.utils import comm
 
 from .common import CMDataset
+from .datasets.bases import CrossModalityDataset
 from .samplers import SAMPLER_REGISTRY
 from .transforms import build_cm_transforms
 
 logger = logging.getLogger(__name__)
 
 
-def build_cm_dataset(cfg, name):
+def build_cm_dataset(cfg: CfgNode, name: str) -> CrossModalityDataset:
     """The registered dataset ``name`` with its options from ``cfg`` (``DATASETS.ROOT``, ``DATASETS.<NAME>.*``)."""
     return DATASET_REGISTRY.get(name)(cfg)
 

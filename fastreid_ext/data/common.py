@@ -3,10 +3,11 @@ import torch
 from fastreid.data.common import CommDataset
 
 from .data_utils import read_image
+from .datasets.bases import Item
 
 
 class CMDataset(CommDataset):
-    """Items ``(img_path, pid, camid, modality, attributes)``; ``transform(img, modality)``.
+    """Items: :class:`~fastreid_ext.data.datasets.bases.Item` (or 5-tuples in its order); ``transform(img, modality)``.
 
     ``__getitem__`` returns ``images`` ((3, H, W) float, 0..255), ``targets`` (pid, relabelled to
     0..N-1 when ``relabel``), ``camids`` (relabelled likewise), ``modalities`` (0 visible,
@@ -15,13 +16,14 @@ class CMDataset(CommDataset):
     """
 
     def __init__(self, img_items, transform=None, relabel=True):
+        img_items = [Item._make(item) for item in img_items]
         super().__init__(img_items, transform, relabel)
-        without = sorted({str(item[1]) for item in img_items if item[4] is None})
-        self.has_attributes = any(item[4] is not None for item in img_items)
+        without = sorted({str(item.pid) for item in img_items if item.attributes is None})
+        self.has_attributes = any(item.attributes is not None for item in img_items)
         if self.has_attributes and without:
             raise ValueError(f"some identities have attributes and these have none: {without[:10]}"
                              f"{' ...' if len(without) > 10 else ''}")
-        lengths = {len(item[4]) for item in img_items} if self.has_attributes else set()
+        lengths = {len(item.attributes) for item in img_items} if self.has_attributes else set()
         if len(lengths) > 1:
             raise ValueError(f"items have attribute vectors of different lengths {sorted(lengths)}")
 

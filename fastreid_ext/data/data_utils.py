@@ -12,7 +12,7 @@ _JPEG_EOI = b"\xff\xd9"
 _JPEG_TAIL_BYTES = 1024
 
 
-def read_image(path):
+def read_image(path: str) -> Image.Image:
     """Read ``path`` as a 3-channel RGB PIL image; infrared (single-channel) images are replicated."""
     return _fastreid_read_image(path, "RGB")
 

@@ -6,8 +6,7 @@ from fastreid.engine import default_setup
 from fastreid.utils import comm
 from fastreid.utils.logger import setup_logger
 
-from .. import PROJECTS
-from ..config import get_cfg
+from ..config import get_cfg, load_projects
 from .seeding import seed_everything
 
 logger = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def setup(args):
     cfg.freeze()
     default_setup(cfg, args)
     # FastReID's default_setup only configures the "fastreid" logger.
-    for name in ("fastreid_ext", *PROJECTS):
+    for name in ("fastreid_ext", *load_projects()):
         setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name=name)
     seed_everything(cfg.SEED, cfg.DETERMINISTIC)
     return cfg

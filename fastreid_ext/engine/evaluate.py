@@ -1,4 +1,4 @@
-"""Trained models for inference: ``load_trained_model`` (every tool's entry) and ``evaluate_checkpoint`` (``--eval-only``)."""
+"""Trained models for inference: ``load_trained_model`` (every tool's entry), ``evaluate_checkpoint`` (--eval-only)."""
 import os
 
 import torch
@@ -8,7 +8,7 @@ from ..data.datasets.regdb import check_trial
 from .trainer import CMTrainer
 
 
-def load_trained_model(cfg):
+def load_trained_model(cfg: CfgNode) -> tuple[torch.nn.Module, CfgNode]:
     """Build the model of ``cfg`` and load ``MODEL.WEIGHTS`` strictly; returns ``(model in eval mode, cfg)``.
 
     The checkpoint's own config (saved by :class:`~fastreid_ext.engine.checkpoint.CMCheckpointer`)
@@ -32,7 +32,7 @@ def load_trained_model(cfg):
     return model, cfg
 
 
-def evaluate_checkpoint(cfg):
+def evaluate_checkpoint(cfg: CfgNode) -> dict:
     """Evaluate ``MODEL.WEIGHTS`` on ``DATASETS.TESTS`` (results also appended to ``OUTPUT_DIR/metrics.json``)."""
     model, cfg = load_trained_model(cfg)
     return CMTrainer.test(cfg, model)

@@ -115,6 +115,6 @@ def _check_attributes(cfg, train_set):
     if not train_set.has_attributes:
         raise ValueError(f"MODEL.HEADS.NUM_ATTRIBUTES is {wanted} but the training set "
                          f"{tuple(cfg.DATASETS.NAMES)} has no attributes: set DATASETS.<NAME>.ATTRIBUTES")
-    found = len(train_set.img_items[0][4])
+    found = len(train_set.img_items[0].attributes)
     if found != wanted:
         raise ValueError(f"MODEL.HEADS.NUM_ATTRIBUTES is {wanted} but the training set has {found} attributes")

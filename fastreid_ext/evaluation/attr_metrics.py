@@ -1,20 +1,16 @@
-"""Pedestrian-attribute recognition metrics, as FastReID's FastAttr project reports them.
-
-Label-based: mA, the mean over attributes of the balanced accuracy (accuracy on the positives and on the
-negatives, averaged). Instance-based, averaged over images: accuracy |P ∩ T| / |P ∪ T|, precision
-|P ∩ T| / |P|, recall |P ∩ T| / |T|, and F1 of the mean precision and recall (P: predicted positive
-attributes of an image, T: true ones). An empty denominator counts as zero, as FastAttr's epsilon does.
+"""Pedestrian-attribute recognition metrics, as FastReID's FastAttr project reports them (docs/evaluation.md).
 """
 from collections import OrderedDict
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["attribute_metrics"]
 
 _EPS = 1e-20
 
 
-def attribute_metrics(gt, probs, threshold=0.5):
+def attribute_metrics(gt: ArrayLike, probs: ArrayLike, threshold: float = 0.5) -> dict:
     """Attribute metrics of predicted probabilities against binary ground truth.
 
     Args:

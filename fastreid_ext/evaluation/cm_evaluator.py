@@ -13,7 +13,7 @@ from fastreid.evaluation import DatasetEvaluator
 from fastreid.utils import comm
 from tabulate import tabulate
 
-from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE
+from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE, Item
 from ..retrieval.brute_force import brute_force_topk
 from ..retrieval.index import GalleryIndex
 from .attr_metrics import attribute_metrics
@@ -24,7 +24,7 @@ from .topk_metrics import evaluate_topk, topk_recall
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CrossModalityEvaluator", "DATASET_PROTOCOLS"]
+__all__ = ["CrossModalityEvaluator", "DATASET_PROTOCOLS", "metric_key"]
 
 # Dataset name (``dataset.name``) -> its ranking protocol in ``metrics.PROTOCOLS``; a new dataset adds a line.
 DATASET_PROTOCOLS = {"SYSUMM01": "sysu", "RegDB": "regdb", "LLCM": "llcm"}
@@ -44,9 +44,20 @@ def _index_args(cfg):
     return {key: value for key, value in args.items() if key not in ("dim", "metric", "model_fingerprint")}
 
 
+def metric_key(dataset: str, setting: str, attributes: str, metric: str, *, rerank: bool = False,
+               index: bool = False) -> str:
+    """The flat metrics.json key of one ranking result: ``<dataset>/<setting>/<attributes>[/rerank][/index]/<metric>``.
+
+    ``attributes`` is the test-time attribute source (``gt``/``pred``/``none``, or ``n/a`` for models without
+    attributes, written ``na`` so that it adds no key level); ``metric`` e.g. ``Rank-1``, ``mAP_std``.
+    """
+    return "/".join([dataset, setting, attributes.replace("/", "")] + ["rerank"] * rerank + ["index"] * index
+                    + [metric])
+
+
 def _direction(query, gallery):
     """``"t2v"`` for infrared queries against a visible gallery, ``"v2t"`` the other way."""
-    q_mods, g_mods = {item[3] for item in query}, {item[3] for item in gallery}
+    q_mods, g_mods = {item.modality for item in query}, {item.modality for item in gallery}
     if len(q_mods) != 1 or len(g_mods) != 1:
         return "mixed"
     return f"{_DIRECTION_CODES[q_mods.pop()]}2{_DIRECTION_CODES[g_mods.pop()]}"
@@ -70,8 +81,8 @@ class CrossModalityEvaluator(DatasetEvaluator):
 
     Per setting, Rank-1/5/10/20, mAP and mINP (percent) are reported as mean and standard deviation
     (population, over trials): printed as a table, written per trial to ``<output_dir>/<dataset>_trials.csv``,
-    and returned flat for metrics.json as ``<dataset>/<setting>/<attributes>[/rerank]/<metric>`` (the mean)
-    and ``.../<metric>_std``. ``test_attributes`` names where the model's test-time attributes come from
+    and returned flat for metrics.json under :func:`metric_key` (the mean and ``<metric>_std``).
+    ``test_attributes`` names where the model's test-time attributes come from
     (``gt``/``pred``/``none``, ``n/a`` for models without attributes; ``na`` in the keys). When the model outputs
     ``attr_probs`` and the images have ground-truth attributes, the attribute metrics of all, visible and
     infrared images follow under ``<dataset>/attributes/<subset>/<metric>``.
@@ -134,8 +145,8 @@ class CrossModalityEvaluator(DatasetEvaluator):
         """Every query and gallery item of every evaluated trial, once each (by image path): what to extract."""
         items = OrderedDict()
         for setting, trial in self._trials():
-            for item in itertools.chain(*self.dataset.test_split(setting, trial)):
-                items.setdefault(item[0], item)
+            for item in map(Item._make, itertools.chain(*self.dataset.test_split(setting, trial))):
+                items.setdefault(item.img_path, item)
         return list(items.values())
 
     def reset(self):
@@ -175,15 +186,15 @@ class CrossModalityEvaluator(DatasetEvaluator):
         return results
 
     def _rows(self, items, index, setting, trial):
-        missing = [item[0] for item in items if item[0] not in index]
+        missing = [item.img_path for item in items if item.img_path not in index]
         if missing:
             raise KeyError(f"{len(missing)} image(s) of {self.dataset.name} {setting} trial {trial} have no "
                            f"extracted features, e.g. {missing[:3]}; extract the images of test_items()")
-        return np.array([index[item[0]] for item in items], dtype=np.int64)
+        return np.array([index[item.img_path] for item in items], dtype=np.int64)
 
     def _score_trial(self, setting, trial, features, index):
         """The records (dicts) of one trial: the plain ranking, and the re-ranked one when enabled."""
-        query, gallery = self.dataset.test_split(setting, trial)
+        query, gallery = ([Item._make(item) for item in part] for part in self.dataset.test_split(setting, trial))
         q_feats = features[self._rows(query, index, setting, trial)]
         g_feats = features[self._rows(gallery, index, setting, trial)]
         q_pids, q_cams = (np.array([item[k] for item in query]) for k in (1, 2))
@@ -240,14 +251,13 @@ class CrossModalityEvaluator(DatasetEvaluator):
             groups.setdefault((record["setting"], record["rerank"]), []).append(record)
         results, table = OrderedDict(), []
         for (setting, rerank), group in groups.items():
-            attributes = self.test_attributes.replace("/", "")  # "n/a" must not add a key level
-            prefix = (f"{self.dataset.name}/{setting}/{attributes}" + ("/rerank" if rerank == "on" else "")
-                      + ("/index" if indexed else ""))
             row = [group[0][label] for label in labels] + [len(group)]
             for metric in metrics:
                 values = np.array([record[metric] for record in group])
-                results[f"{prefix}/{metric}"] = float(values.mean())
-                results[f"{prefix}/{metric}_std"] = float(values.std())
+                for name, value in ((metric, values.mean()), (f"{metric}_std", values.std())):
+                    key = metric_key(self.dataset.name, setting, self.test_attributes, name, rerank=rerank == "on",
+                                     index=indexed)
+                    results[key] = float(value)
                 row.append(f"{values.mean():.2f} ± {values.std():.2f}")
             table.append(row)
         headers = (["Dataset", "Mode", "Shots", "Direction", "Sampler", "Attributes", "Re-rank"] + ["Index"] * indexed

@@ -1,11 +1,9 @@
-"""The one feature extractor, shared by evaluation, retrieval and visualisation.
-
-A model in eval mode takes a batch dict (``images`` (B, 3, H, W) 0..255, ``targets``, ``camids``,
-``modalities``, optional ``attributes``, ``img_paths``) and returns a dict with ``features`` (B, D) and
-optionally ``attr_probs`` (B, A); a bare (B, D) tensor is read as ``{"features": tensor}``.
+"""The one feature extractor, shared by evaluation, retrieval and visualisation (the batch and output dicts:
+:func:`extract`).
 """
 import logging
 import time
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -87,8 +85,12 @@ def _forward(model, batch, flip):
 
 
 @torch.no_grad()
-def extract(model, data_loader, flip=False, verbose=True):
+def extract(model: torch.nn.Module, data_loader: Iterable[dict], flip: bool = False, verbose: bool = True) -> dict:
     """Run ``model`` (temporarily in eval mode) over ``data_loader``.
+
+    The model takes a batch dict (``images`` (B, 3, H, W) 0..255, ``targets``, ``camids``, ``modalities``,
+    optional ``attributes``, ``img_paths``) and returns a dict with ``features`` (B, D) and optionally
+    ``attr_probs`` (B, A); a bare (B, D) tensor is read as ``{"features": tensor}``.
 
     Args:
         flip: average the outputs of each image and of its horizontal flip (``TEST.FLIP.ENABLED``);

@@ -1,30 +1,13 @@
 """Ranking metrics of cross-modality re-identification (CMC, mAP, mINP), computed as the VI-ReID papers do.
 
-The definition is that of the ``eval_sysu`` / ``eval_regdb`` / ``eval_llcm`` functions in the public
-evaluation code shared by DDAG, AGW, MMD-ReID and the LLCM authors. For each query:
-
-1. the gallery is ranked by ascending distance, ties broken by gallery index (a stable sort; the public
-   code uses numpy's default quicksort, which is not stable, so its results on ties are arbitrary);
-2. the gallery items the protocol hides from that query are dropped (:class:`RankingProtocol`);
-3. a query with no true match left is skipped: every mean is over the remaining ("valid") queries;
-4. AP is the mean over its true matches of ``k / rank of the k-th match``, INP is ``number of true
-   matches / rank of the last one`` (Ye et al., TPAMI 2021), ranks counted 1-based after step 2;
-5. CMC at rank r is 1 when a true match is within the first r. With ``dedup_cmc`` (SYSU-MM01 and LLCM)
-   the ranking is first reduced to its distinct identities, first occurrence kept, so rank r means
-   "the r-th distinct identity"; where fewer distinct identities than ``max_rank`` remain (the public
-   code fails there) the curve stays at its last value.
-
-The computation is exact with respect to this definition but never sorts a gallery: each block of at most
-``block_size`` query rows is scored by counting, for every true match, the items ranked before it, and
-the de-duplicated CMC rank counts the identities that have an item ranked before the first match.
+Their exact definition and how it is computed without sorting a gallery: docs/evaluation.md.
 """
 from dataclasses import dataclass
-from typing import Tuple
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
-    "RankingProtocol", "PROTOCOLS", "MatrixDistance", "FeatureDistance", "evaluate_ranking",
+    "RankingProtocol", "PROTOCOLS", "MatrixDistance", "FeatureDistance", "hidden_mask", "evaluate_ranking",
     "eval_sysu", "eval_regdb", "eval_llcm",
 ]
 
@@ -40,7 +23,7 @@ class RankingProtocol:
     hide_same_camera_matches: a query does not see its own identity's items from its own camera.
     dedup_cmc: count the CMC over distinct identities (first occurrence kept) instead of over images.
     """
-    hidden_camera_pairs: Tuple[Tuple[int, int], ...]
+    hidden_camera_pairs: tuple[tuple[int, int], ...]
     hide_same_camera_matches: bool
     dedup_cmc: bool
 
@@ -166,6 +149,22 @@ def _hide(dist, q_camids, groups, cols, count, protocol):
         dist[rows, cols[rows, slots]] = np.inf
 
 
+def hidden_mask(q_pids: ArrayLike, q_camids: ArrayLike, g_pids: ArrayLike, g_camids: ArrayLike,
+                protocol: RankingProtocol) -> np.ndarray:
+    """(Q, G) bool: True where ``protocol`` hides gallery item g from query q (as ``evaluate_ranking`` does).
+
+    q_pids, q_camids: (Q,) int; g_pids, g_camids: (G,) int; protocol: a ``RankingProtocol``.
+    """
+    q_pids, q_camids = np.asarray(q_pids).ravel(), np.asarray(q_camids).ravel()
+    groups = _IdentityGroups(np.asarray(g_pids).ravel(), np.asarray(g_camids).ravel())
+    cols, count = groups.match_columns(q_pids)
+    grouped = np.zeros((len(q_pids), len(groups.order)))
+    _hide(grouped, q_camids, groups, cols, count, protocol)
+    hidden = np.empty(grouped.shape, dtype=bool)
+    hidden[:, groups.order] = np.isinf(grouped)  # back from identity-grouped to gallery order
+    return hidden
+
+
 def _score_block(dist, q_pids, q_camids, groups, protocol, scratch):
     """Score one block of queries; dist: (b, G) with columns in ``groups`` order (modified in place);
     scratch: (2, b, G) bool buffer.
@@ -206,8 +205,9 @@ def _score_block(dist, q_pids, q_camids, groups, protocol, scratch):
     return valid, cmc_rank, ap, inp
 
 
-def evaluate_ranking(distance, q_pids, g_pids, q_camids, g_camids, protocol,
-                     max_rank=20, block_size=DEFAULT_BLOCK_SIZE):
+def evaluate_ranking(distance, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
+                     protocol: RankingProtocol, max_rank: int = 20,
+                     block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """CMC, mAP and mINP of a query-gallery ranking under ``protocol`` (see the module docstring).
 
     Args:
@@ -259,17 +259,20 @@ def evaluate_ranking(distance, q_pids, g_pids, q_camids, g_camids, protocol,
     return cmc, float(ap_sum / num_valid), float(inp_sum / num_valid)
 
 
-def eval_sysu(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=20, block_size=DEFAULT_BLOCK_SIZE):
+def eval_sysu(distmat, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
+              max_rank: int = 20, block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """SYSU-MM01: cam-3 queries ignore cam-2 items; de-duplicated CMC. Arguments as :func:`evaluate_ranking`."""
     return evaluate_ranking(distmat, q_pids, g_pids, q_camids, g_camids, PROTOCOLS["sysu"], max_rank, block_size)
 
 
-def eval_regdb(distmat, q_pids, g_pids, max_rank=20, block_size=DEFAULT_BLOCK_SIZE):
+def eval_regdb(distmat, q_pids: ArrayLike, g_pids: ArrayLike, max_rank: int = 20,
+               block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """RegDB: nothing removed, plain CMC over images. Arguments as :func:`evaluate_ranking`."""
     q_camids, g_camids = np.zeros(len(q_pids), np.int64), np.zeros(len(g_pids), np.int64)
     return evaluate_ranking(distmat, q_pids, g_pids, q_camids, g_camids, PROTOCOLS["regdb"], max_rank, block_size)
 
 
-def eval_llcm(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=20, block_size=DEFAULT_BLOCK_SIZE):
+def eval_llcm(distmat, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
+              max_rank: int = 20, block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """LLCM: same-identity same-camera items removed; de-duplicated CMC. Arguments as :func:`evaluate_ranking`."""
     return evaluate_ranking(distmat, q_pids, g_pids, q_camids, g_camids, PROTOCOLS["llcm"], max_rank, block_size)

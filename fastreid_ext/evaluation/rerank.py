@@ -1,14 +1,10 @@
 """k-reciprocal re-ranking (Zhong et al., CVPR 2017) on CPU, without an N x N matrix.
 
-The definition is FastReID's: ``fastreid.utils.compute_dist.compute_jaccard_distance`` mixed with the
-original distance as ``ReidEvaluator`` does (``TEST.RERANK.K1/K2/LAMBDA``, features L2-normalised first
-for the cosine metric). FastReID computes it on a GPU with dense N x N arrays (N = queries + gallery);
-here the k1 nearest neighbours come from a CPU faiss ``IndexFlatL2``, the neighbour weights V are a
-sparse matrix (about k1 * k2 entries a row), and the Jaccard distance is only formed for query rows
-against gallery columns, a block of query rows at a time.
+FastReID's definition, computed block by block: docs/evaluation.md.
 """
 import faiss
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 
 from .metrics import FeatureDistance
@@ -116,7 +112,8 @@ def jaccard_distance(q_feats, g_feats, k1=20, k2=6, block_size=256):
     return out
 
 
-def re_ranking(q_feats, g_feats, k1=20, k2=6, lambda_value=0.3, metric="cosine", block_size=256):
+def re_ranking(q_feats: ArrayLike, g_feats: ArrayLike, k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
+               metric: str = "cosine", block_size: int = 256) -> np.ndarray:
     """(Q, G) float32 re-ranked distance: ``jaccard * (1 - lambda) + original * lambda``.
 
     q_feats: (Q, D), g_feats: (G, D) float; metric: ``TEST.METRIC`` of the original distance.

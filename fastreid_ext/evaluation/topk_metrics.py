@@ -1,18 +1,5 @@
-"""Ranking metrics from each query's retrieved top-k only, as an approximate index returns them.
-
-The definitions are those of :mod:`~fastreid_ext.evaluation.metrics` (same protocol removals, same
-skipped queries, same de-duplicated CMC) applied to a ranking that stops after k items; what lies
-beyond it counts as not found:
-
-- CMC at rank r is 1 when a true match is among the first r retrieved (distinct identities with
-  ``dedup_cmc``) items left by the protocol; a match beyond the top-k is a miss at every rank.
-- AP is truncated: the precision at each true match *within* the top-k, summed and divided by the
-  number of true matches in the whole gallery (after the protocol's removals), so a match that was
-  not retrieved adds 0. It equals the exact AP when every true match is within the top-k, and is a
-  lower bound of it otherwise.
-- INP is ``number of true matches / rank of the last one`` when all of them were retrieved, else 0.
-
-With k = G and an exact search, the results equal :func:`~fastreid_ext.evaluation.metrics.evaluate_ranking`'s.
+"""Ranking metrics from each query's retrieved top-k only, as an approximate index returns them
+(definitions: docs/evaluation.md).
 """
 from collections import Counter
 

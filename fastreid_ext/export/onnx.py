@@ -1,15 +1,10 @@
-"""The inference model as ONNX: ``(images, modalities[, attributes]) -> features[, attr_probs]``.
-
-:class:`ExportableModel` is a ``CrossModalityBaseline`` at test time as a function of tensors. The
-dual-stream backbone routes each image by its modality with data-dependent indexing
-(``nonzero``/``index_select`` and a Python branch on the count), which tracing would freeze to the
-batch it saw; the wrapper instead runs both modality-specific stages on every image and keeps each
-image's own result with ``torch.where`` (the same numbers; the extra cost is one stem, or more stages
-with a later ``MODEL.BACKBONE.SHARED_FROM``). The graph has a dynamic batch axis, so one graph serves
-any batch, mixed modalities included.
+"""The inference model as ONNX: ``(images, modalities[, attributes]) -> features[, attr_probs]``, one graph
+with a dynamic batch axis for any batch, mixed modalities included.
 """
 import inspect
 import logging
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 import torch
@@ -54,6 +49,12 @@ def checked_modalities(modalities):
 
 class ExportableModel(nn.Module):
     """A ``CrossModalityBaseline`` in eval mode as ``forward(images, modalities[, attributes])``.
+
+    The dual-stream backbone routes each image by its modality with data-dependent indexing
+    (``nonzero``/``index_select`` and a Python branch on the count), which tracing would freeze to the
+    batch it saw; this wrapper instead runs both modality-specific stages on every image and keeps each
+    image's own result with ``torch.where`` (the same numbers; the extra cost is one stem, or more stages
+    with a later ``MODEL.BACKBONE.SHARED_FROM``).
 
     Args:
         model: the trained ``CrossModalityBaseline`` (its modules are shared, not copied).
@@ -115,7 +116,8 @@ class ExportableModel(nn.Module):
         return tuple(outputs)
 
 
-def onnx_inputs(wrapper, batch_size, image_size, num_attributes=0, modalities=None, seed=0):
+def onnx_inputs(wrapper: ExportableModel, batch_size: int, image_size: Sequence[int], num_attributes: int = 0,
+                modalities: Optional[Sequence[int]] = None, seed: int = 0) -> tuple[torch.Tensor, ...]:
     """Example inputs of ``wrapper``: random 0..255 images of ``image_size`` (H, W), the given
     ``modalities`` (default: alternating 0, 1) and, when it reads them, ``num_attributes`` random 0/1
     attributes."""
@@ -133,7 +135,9 @@ def onnx_inputs(wrapper, batch_size, image_size, num_attributes=0, modalities=No
     return tuple(inputs)
 
 
-def export_onnx(model, path, image_size, num_attributes=0, attr_probs=True, flip=False, opset=17, normalize=True):
+def export_onnx(model: nn.Module, path: str, image_size: Sequence[int], num_attributes: int = 0,
+                attr_probs: bool = True, flip: bool = False, opset: int = 17,
+                normalize: bool = True) -> ExportableModel:
     """Write the inference graph of ``model`` (a ``CrossModalityBaseline``) to ``path``.
 
     Args:
@@ -155,7 +159,7 @@ def export_onnx(model, path, image_size, num_attributes=0, attr_probs=True, flip
     return wrapper
 
 
-def run_onnx(path, inputs, names):
+def run_onnx(path: str, inputs: Sequence, names: Sequence[str]) -> list[np.ndarray]:
     """Run the ONNX graph at ``path`` with onnxruntime (CPU) on ``inputs`` (tensors, in the order of
     ``names``); returns its outputs as numpy arrays."""
     import onnxruntime
@@ -169,7 +173,7 @@ def run_onnx(path, inputs, names):
 
 
 @torch.no_grad()
-def reference_outputs(wrapper, inputs):
+def reference_outputs(wrapper: ExportableModel, inputs: Sequence[torch.Tensor]) -> list[np.ndarray]:
     """The outputs of the wrapped PyTorch model itself (its own modality routing) on ``inputs`` (in the
     order of ``wrapper.input_names``), averaged with the flipped images' when ``wrapper.flip``, as
     numpy arrays in the order of ``wrapper.output_names``."""

@@ -1,28 +1,4 @@
-"""``GalleryIndex``: a faiss index over gallery features, with ids, metadata and persistence.
-
-Typical use: index the visible crops of a site once, query them with infrared crops::
-
-    gallery = GalleryIndex(2048, kind="ivf", metric="cosine", model_fingerprint=fp)
-    gallery.add(feats, ids, metadata=[{"img_path": p, "camid": 3, "modality": 0}, ...])
-    gallery.save("gallery/")
-    gallery = GalleryIndex.load("gallery/")
-    scores, ids = gallery.search(query_feats, k=10)
-    rows = gallery.metadata(ids)
-
-Training (``ivf``, ``ivfpq``): the first ``add`` trains the index on (a sample of at most
-``train_size`` of) its own vectors, and ``nlist`` defaults to about 4·sqrt of that batch's size;
-to build a gallery from many small batches, call ``train(sample)`` first with a representative
-sample (or give ``nlist``). ``flat`` and ``hnsw`` need no training.
-
-Filtering: ``search(..., where="backpack >= 0.5 and camid in (3, 6)")`` keeps the top k among the
-items whose metadata satisfy the expression; every kind here filters inside faiss with an id
-selector (``ivf``/``ivfpq`` probe ``nprobe / sqrt(s)`` lists, at most ``nlist``, for a filter
-admitting a fraction s of the items, since the k best matching items lie further out). A kind with
-``native_filter = False`` would instead widen k until k items match.
-
-GPU: when a GPU build of faiss sees a GPU, unfiltered searches of ``flat``/``ivf``/``ivfpq`` run on a
-GPU copy of the index, rebuilt after each change (faiss' GPU indexes take no id selector). The index
-itself stays on the CPU, where it is trained, added to and saved.
+"""``GalleryIndex``: a faiss index over gallery features, with ids, metadata and persistence (docs/retrieval.md).
 """
 import logging
 

@@ -77,7 +77,7 @@ def model_fingerprint(cfg):
 def extract_items(model, cfg, items, verbose=True):
     """Features of dataset items: the dict of :func:`~fastreid_ext.evaluation.extractor.extract`, in item order."""
     extracted = extract(model, build_cm_test_loader(cfg, items), flip=cfg.TEST.FLIP.ENABLED, verbose=verbose)
-    if extracted["img_paths"] != [item[0] for item in items]:
+    if extracted["img_paths"] != [item.img_path for item in items]:
         raise RuntimeError("the test loader did not return the images in order")
     return extracted
 
@@ -87,9 +87,9 @@ def _known(value):
 
 
 def _metadata(items, root, attr_probs, attribute_names):
-    columns = {"img_path": relative_to([item[0] for item in items], root),
-               "pid": [_known(item[1]) for item in items],
-               "camid": [_known(item[2]) for item in items], "modality": [int(item[3]) for item in items]}
+    columns = {"img_path": relative_to([item.img_path for item in items], root),
+               "pid": [_known(item.pid) for item in items],
+               "camid": [_known(item.camid) for item in items], "modality": [int(item.modality) for item in items]}
     if attr_probs is not None:
         if attr_probs.shape[1] != len(attribute_names):
             raise ValueError(f"the model predicts {attr_probs.shape[1]} attributes, but {len(attribute_names)} "
@@ -109,7 +109,7 @@ def build_index(model, cfg, items, directory, chunk_size=50000, attribute_names=
     """
     if not items:
         raise ValueError("build_index: no gallery image to index")
-    index, attributes, root = None, [], common_root([item[0] for item in items])
+    index, attributes, root = None, [], common_root([item.img_path for item in items])
     for start in range(0, len(items), chunk_size):
         chunk = items[start:start + chunk_size]
         extracted = extract_items(model, cfg, chunk)
@@ -121,7 +121,7 @@ def build_index(model, cfg, items, directory, chunk_size=50000, attribute_names=
                   metadata=_metadata(chunk, root, attr_probs, attribute_names))
         logger.info("Indexed %d of %d gallery images", start + len(chunk), len(items))
     extraction = {"weights": os.path.abspath(cfg.MODEL.WEIGHTS), "settings": extraction_settings(cfg),
-                  "modalities": sorted({int(item[3]) for item in items}), "attributes": attributes,
+                  "modalities": sorted({int(item.modality) for item in items}), "attributes": attributes,
                   "image_root": root}
     index.save(directory, extra={EXTRACTION_FILE: extraction})
     logger.info("Saved %r to %s", index, directory)
@@ -220,7 +220,8 @@ def search_features(index, items, features, k, where=None):
     scores, ids = index.search(features, k, where=where)
     results = []
     for item, row_scores, row_matches in zip(items, scores, index.metadata(ids)):
-        query = {"img_path": item[0], "pid": _known(item[1]), "camid": _known(item[2]), "modality": int(item[3])}
+        query = {"img_path": item.img_path, "pid": _known(item.pid), "camid": _known(item.camid),
+                 "modality": int(item.modality)}
         matches = [{"rank": rank, "score": float(score), **{key: match.get(key) for key in _MATCH_KEYS}, **match}
                    for rank, (score, match) in enumerate(zip(row_scores, row_matches), 1) if match is not None]
         results.append({"query": query, "matches": matches})

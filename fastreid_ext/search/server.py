@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from ..data.data_utils import check_image
-from ..data.datasets.bases import MODALITY_NAMES
+from ..data.datasets.bases import MODALITY_NAMES, Item
 from ..retrieval.where import WhereError
 from .pipeline import describe, extract_items, search_features
 from .sources import UNKNOWN
@@ -69,7 +69,7 @@ class SearchService:
         model: a model in eval mode and cfg its frozen config (``load_trained_model``).
         index, extraction: from :func:`~fastreid_ext.search.pipeline.open_index` with this model's config.
         query_modality: modality of the queries (0 visible, 1 infrared).
-        samples: query items ``(img_path, pid, camid, modality, attributes)`` the page lists.
+        samples: query :class:`~fastreid_ext.data.datasets.bases.Item` s the page lists.
         k: the default number of matches.
         attribute_threshold: the page's "yes" for an attribute is a predicted probability at least this.
         max_pixels: the largest upload, in pixels (read from the image header before decoding).
@@ -101,8 +101,8 @@ class SearchService:
             "query_modality": MODALITY_NAMES[self.query_modality],
             "attributes": self.extraction.get("attributes", []), "cameras": self._cameras(),
             "attribute_threshold": self.attribute_threshold,
-            "samples": [{"sample": i, "name": os.path.basename(item[0]), "pid": _known(item[1]),
-                         "camid": _known(item[2])} for i, item in enumerate(self.samples)],
+            "samples": [{"sample": i, "name": os.path.basename(item.img_path), "pid": _known(item.pid),
+                         "camid": _known(item.camid)} for i, item in enumerate(self.samples)],
         }
 
     def _k(self, k):
@@ -123,7 +123,7 @@ class SearchService:
 
     def _features(self, item, upload_name):
         if upload_name is not None:
-            check_decodes(item[0], upload_name)
+            check_decodes(item.img_path, upload_name)
         return extract_items(self.model, self.cfg, [item], verbose=False)["features"]
 
     def _search(self, item, k, where=None, upload_name=None):
@@ -156,8 +156,8 @@ class SearchService:
         """The matches of sample query ``sample`` (its position in ``samples``)."""
         k = self._k(k)
         item = self.samples[self._sample_position(sample)]
-        result = self._search((item[0], item[1], item[2], self.query_modality, item[4]), k, where)
-        result["query"].update(sample=int(sample), img_path=os.path.basename(item[0]))
+        result = self._search(item._replace(modality=self.query_modality), k, where)
+        result["query"].update(sample=int(sample), img_path=os.path.basename(item.img_path))
         return result
 
     def search_upload(self, data, name="upload", k=None, where=None):
@@ -175,7 +175,7 @@ class SearchService:
                 raise RequestError(HTTPStatus.BAD_REQUEST,
                                    f"{name!r} is not an image the server can read (JPEG, PNG or BMP): "
                                    f"{problem.split(' (')[0]}")  # the detail would name the temporary file
-            result = self._search((path, UNKNOWN, UNKNOWN, self.query_modality, None), k, where, name)
+            result = self._search(Item(path, UNKNOWN, UNKNOWN, self.query_modality, None), k, where, name)
         result["query"]["img_path"] = name
         return result
 

@@ -1,6 +1,6 @@
 """What to index or search: image files and folders, or a split of a registered cross-modality dataset.
 
-Both give dataset items ``(img_path, pid, camid, modality, attributes)``. Image files have no attributes
+Both give dataset :class:`~fastreid_ext.data.datasets.bases.Item` s. Image files have no attributes
 and say nothing about who or where they are, except in the SYSU-MM01 layout (``.../cam<N>/<pid>/<file>``),
 which gives the camera and the person id; elsewhere both are unknown: -1 in the items, ``None`` in the
 index metadata.
@@ -10,7 +10,7 @@ import re
 
 from ..data.build import build_cm_dataset
 from ..data.data_utils import is_image_file
-from ..data.datasets.bases import MODALITY_NAMES
+from ..data.datasets.bases import MODALITY_NAMES, Item
 
 # .../cam<camera>/<person id>/<file> (SYSU-MM01 and the SynthVI sets written in its layout).
 _SYSU_PATH = re.compile(r"(?:^|[\\/])cam(\d+)[\\/](\d+)[\\/][^\\/]+$")
@@ -53,7 +53,7 @@ def image_items(paths, modality):
     items = []
     for file in list_image_files(paths):
         camid, pid = parse_camera_and_pid(file)
-        items.append((file, pid, camid, modality, None))
+        items.append(Item(file, pid, camid, modality, None))
     return items
 
 

@@ -18,7 +18,7 @@ def attention_maps(model, batch):
     Args:
         model: a ``CrossModalityBaseline``; batch: a test batch dict.
     Returns:
-        dict name -> (B, h, w) float32 numpy (for PAENet: ``emb2`` and ``w2``); empty when the head
+        dict name -> (B, h, w) float32 numpy (the head's ``MAP_TITLES`` label them); empty when the head
         has no maps to give.
     """
     if "return_maps" not in inspect.signature(model.heads.forward).parameters:

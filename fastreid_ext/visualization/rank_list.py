@@ -1,36 +1,18 @@
-"""Rank lists: each query beside its top-k gallery images, true matches framed green and false ones red.
-
-The gallery a query sees is the one the evaluator scores: the items its dataset's ranking protocol hides
-(e.g. SYSU-MM01's camera-3 queries ignore camera 2) are left out by the metrics' own code.
+"""Rank lists: each query beside its top-k gallery images, true matches framed green and false ones red,
+over the gallery the evaluator scores (:func:`~fastreid_ext.evaluation.metrics.hidden_mask`).
 """
 import numpy as np
 from matplotlib.figure import Figure
 
 from ..data.data_utils import read_image
-from ..evaluation.metrics import _hide, _IdentityGroups
+from ..evaluation.metrics import hidden_mask
 from .layout import add_title, title_height, wrap_title
 
-__all__ = ["hidden_mask", "rank_lists", "frame", "draw_rank_lists", "MATCH_COLOR", "MISMATCH_COLOR",
-           "UNKNOWN_COLOR"]
+__all__ = ["rank_lists", "frame", "draw_rank_lists", "MATCH_COLOR", "MISMATCH_COLOR", "UNKNOWN_COLOR"]
 
 MATCH_COLOR = (0, 170, 0)
 MISMATCH_COLOR = (220, 0, 0)
 UNKNOWN_COLOR = (160, 160, 160)  # the search page's grey: the identity is unknown on one side
-
-
-def hidden_mask(q_pids, q_camids, g_pids, g_camids, protocol):
-    """(Q, G) bool: True where ``protocol`` hides gallery item g from query q (as ``evaluate_ranking`` does).
-
-    q_pids, q_camids: (Q,) int; g_pids, g_camids: (G,) int; protocol: a ``RankingProtocol``.
-    """
-    q_pids, q_camids = np.asarray(q_pids).ravel(), np.asarray(q_camids).ravel()
-    groups = _IdentityGroups(np.asarray(g_pids).ravel(), np.asarray(g_camids).ravel())
-    cols, count = groups.match_columns(q_pids)
-    grouped = np.zeros((len(q_pids), len(groups.order)))
-    _hide(grouped, q_camids, groups, cols, count, protocol)
-    hidden = np.empty(grouped.shape, dtype=bool)
-    hidden[:, groups.order] = np.isinf(grouped)  # back from identity-grouped to gallery order
-    return hidden
 
 
 def rank_lists(distmat, q_pids, g_pids, q_camids, g_camids, protocol, topk=10):

@@ -1,20 +1,19 @@
-"""The figures of a trained model on one test split: what ``tools/visualize.py`` runs.
-
-:func:`load_split_features` builds the model (``MODEL.WEIGHTS``), the first dataset of
-``DATASETS.TESTS`` and one trial of one of its settings, and extracts the features of its query and
-gallery once; each figure of :data:`FIGURES` then draws from them and writes its files.
+"""The figures of a trained model on one test split (what ``tools/visualize.py`` runs): the features are
+extracted once (:func:`load_split_features`), then each figure of :data:`FIGURES` draws from them.
 """
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List
+from typing import Optional
 
 import numpy as np
 import torch
+from fastreid.config import CfgNode
 
 from ..data.build import build_cm_dataset, build_cm_test_loader
-from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE
+from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE, CrossModalityDataset, Item
 from ..engine.evaluate import load_trained_model
 from ..evaluation import DATASET_PROTOCOLS, PROTOCOLS, FeatureDistance, extract
 from .attention import attention_maps, plot_attention
@@ -25,9 +24,6 @@ from .tsne import plot_tsne, tsne_points
 logger = logging.getLogger(__name__)
 
 __all__ = ["SplitFeatures", "FigureOptions", "load_split_features", "default_setting", "visualize", "FIGURES"]
-
-# Row labels of the maps a head returns with ``return_maps=True``.
-MAP_TITLES = {"emb2": "Embedding-II (Eq. 5)", "w2": "W2 (Eq. 10)"}
 
 
 @dataclass
@@ -42,8 +38,8 @@ class SplitFeatures:
     dataset: object
     setting: str
     trial: int
-    query: List[tuple]
-    gallery: List[tuple]
+    query: list[Item]
+    gallery: list[Item]
     extracted: dict
 
     @property
@@ -69,16 +65,16 @@ class FigureOptions:
     seed: int = 0  # t-SNE: random state
 
 
-def default_setting(dataset):
+def default_setting(dataset: CrossModalityDataset) -> str:
     """The first of the dataset's default settings whose queries are infrared (else simply the first)."""
     settings = dataset.default_settings()
     for setting in settings:
-        if dataset.test_split(setting, 0)[0][0][3] == INFRARED:
+        if dataset.test_split(setting, 0)[0][0].modality == INFRARED:
             return setting
     return settings[0]
 
 
-def load_split_features(cfg, setting="", trial=0):
+def load_split_features(cfg: CfgNode, setting: str = "", trial: int = 0) -> SplitFeatures:
     """Build the trained model of ``cfg`` and extract trial ``trial`` of ``setting`` (default:
     :func:`default_setting`) of the first dataset of ``DATASETS.TESTS``."""
     model, cfg = load_trained_model(cfg)
@@ -115,7 +111,7 @@ def draw_rank_list(split, out_dir, options):
         names = _attribute_names(split)
         predicted = ex["attr_probs"][picks] >= cfg.TEST.ATTR_THRES
         notes = ["predicted:\n" + ("\n".join(n for n, p in zip(names, row) if p) or "(none)") for row in predicted]
-    q_mod, g_mod = MODALITY_NAMES[split.query[0][3]], MODALITY_NAMES[split.gallery[0][3]]
+    q_mod, g_mod = MODALITY_NAMES[split.query[0].modality], MODALITY_NAMES[split.gallery[0].modality]
     path = os.path.join(out_dir, "rank_list.png")
     draw_rank_lists(
         path, [ex["img_paths"][r] for r in picks], [f"query id {ex['pids'][r]} cam{ex['camids'][r]}" for r in picks],
@@ -161,8 +157,9 @@ def draw_attention(split, out_dir, options):
         return []
     maps = {name: np.concatenate([part[name] for part in maps]) for name in maps[0]}
     path = os.path.join(out_dir, "attention.png")
-    plot_attention(path, np.concatenate(images), maps, [f"{MODALITY_NAMES[i[3]]} id {i[1]}" for i in items],
-                   MAP_TITLES, title=f"Attention, {split.label}\n(each map scaled to its range: blue low, red high)")
+    plot_attention(path, np.concatenate(images), maps, [f"{MODALITY_NAMES[i.modality]} id {i.pid}" for i in items],
+                   getattr(split.model.heads, "MAP_TITLES", {}),
+                   title=f"Attention, {split.label}\n(each map scaled to its range: blue low, red high)")
     return [path]
 
 
@@ -190,7 +187,8 @@ FIGURES = OrderedDict([("rank_list", draw_rank_list), ("tsne", draw_tsne), ("att
                        ("attributes", draw_attributes)])
 
 
-def visualize(split, out_dir, figures=tuple(FIGURES), options=None):
+def visualize(split: SplitFeatures, out_dir: str, figures: Sequence[str] = tuple(FIGURES),
+              options: Optional[FigureOptions] = None) -> list[str]:
     """Draw ``figures`` (names of :data:`FIGURES`) of ``split`` into ``out_dir`` with ``options`` (a
     :class:`FigureOptions`, default if None); returns the written paths."""
     options = options or FigureOptions()

@@ -31,7 +31,7 @@ def test_sysu_items_carry_their_identity_attributes(sysu_dir):
     write_csv(os.path.join(sysu_dir, "attributes.csv"))
     data = SYSUMM01(root=os.path.dirname(sysu_dir))
     assert data.attribute_names == ["gender", "glasses", "backpack"]
-    for path, pid, _, _, attributes in data.train + data.query + data.gallery:
+    for _, pid, _, _, attributes in data.train + data.query + data.gallery:
         assert attributes.tolist() == list(CSV_ROWS[int(str(pid).split("_")[-1])])
 
 

@@ -9,13 +9,13 @@ from fastreid_ext.config import get_cfg
 from fastreid_ext.data.build import build_cm_dataset
 from fastreid_ext.data.datasets import LLCM
 
-VIS = ["test_vis/cam%d" % c for c in (1, 2, 3, 4, 5, 6, 7, 8, 9)]
-NIR = ["test_nir/cam%d" % c for c in (1, 2, 4, 5, 6, 7, 8, 9)]
+VIS = [f"test_vis/cam{c}" for c in (1, 2, 3, 4, 5, 6, 7, 8, 9)]
+NIR = [f"test_nir/cam{c}" for c in (1, 2, 4, 5, 6, 7, 8, 9)]
 
 
 def authors_query(base, cameras, ids=(11, 12)):
     files = []
-    for pid in sorted("%04d" % x for x in ids):
+    for pid in sorted(f"{x:04d}" for x in ids):
         for cam in cameras:
             img_dir = os.path.join(base, cam, pid)
             if os.path.isdir(img_dir):
@@ -26,7 +26,7 @@ def authors_query(base, cameras, ids=(11, 12)):
 def authors_gallery(base, cameras, trial, ids=(11, 12)):
     random.seed(trial)
     files = []
-    for pid in sorted("%04d" % x for x in ids):
+    for pid in sorted(f"{x:04d}" for x in ids):
         for cam in cameras:
             img_dir = os.path.join(base, cam, pid)
             if os.path.isdir(img_dir):

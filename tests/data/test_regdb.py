@@ -65,8 +65,10 @@ def test_missing_split_file_is_named(regdb_dir):
 
 
 def test_malformed_list_line_is_named(regdb_dir, trees):
-    trees.write_text(os.path.join(regdb_dir, "idx", "train_visible_1.txt"), "Visible/1/visible_1_0.bmp 0\nThermal/1/x.bmp 0\n")
-    with pytest.raises(ValueError, match=r"train_visible_1.txt:2: path 'Thermal/1/x.bmp' is not Visible/<person id>/<file>"):
+    trees.write_text(os.path.join(regdb_dir, "idx", "train_visible_1.txt"),
+                     "Visible/1/visible_1_0.bmp 0\nThermal/1/x.bmp 0\n")
+    with pytest.raises(ValueError,
+                       match=r"train_visible_1.txt:2: path 'Thermal/1/x.bmp' is not Visible/<person id>/<file>"):
         RegDB(root=os.path.dirname(regdb_dir))
     trees.write_text(os.path.join(regdb_dir, "idx", "train_visible_1.txt"), "Visible/1/visible_1_0.bmp\n")
     with pytest.raises(ValueError, match=r"train_visible_1.txt:1: expected '<relative path> <label>'"):

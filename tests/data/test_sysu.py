@@ -7,14 +7,14 @@ from scipy.io import savemat
 
 from fastreid_ext.config import get_cfg
 from fastreid_ext.data.build import build_cm_dataset
-from fastreid_ext.data.datasets import SYSUMM01
+from fastreid_ext.data.datasets import INFRARED, SYSUMM01, Item
 
 
 def public_seeded_gallery(base, test_ids, mode, shots, trial):
     """The public evaluation code's draw, written out as it does it."""
     random.seed(trial)
     cameras = ["cam1", "cam2", "cam4", "cam5"] if mode == "all" else ["cam1", "cam2"]
-    ids = ["%04d" % x for x in test_ids]
+    ids = [f"{x:04d}" for x in test_ids]
     files = []
     for pid in sorted(ids):
         for cam in cameras:
@@ -180,3 +180,11 @@ def test_truncated_and_unreadable_images(sysu_dir):
     assert truncated not in paths and garbage not in paths
     assert len([g for g in dataset.gallery if g[1:3] == (5, 4)]) == 10  # 11 good images left, 10 drawn
     assert SYSUMM01(root=root, check_images=False).bad_images == []
+
+
+def test_items_are_named_tuples(sysu_dir):
+    data = SYSUMM01(root=os.path.dirname(sysu_dir))
+    item = data.query[0]
+    assert type(item) is Item and isinstance(item, tuple)
+    assert (item.img_path, item.pid, item.camid, item.modality, item.attributes) == tuple(item)
+    assert item.modality == INFRARED and item.camid in (3, 6) and data.train[0].pid.startswith("SYSUMM01_")

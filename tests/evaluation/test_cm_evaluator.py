@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fastreid_ext.config import get_cfg
-from fastreid_ext.evaluation.cm_evaluator import CrossModalityEvaluator
+from fastreid_ext.evaluation.cm_evaluator import CrossModalityEvaluator, metric_key
 
 V, T = 0, 1
 ATTRS = {1: [1.0, 0.0], 2: [0.0, 1.0]}
@@ -238,3 +238,8 @@ def test_top_k_from_an_approximate_index():
         CrossModalityEvaluator(cfg, Dataset(images=images))
     with pytest.raises(ValueError, match="TEST.INDEX.TOPK \\(10\\) must be at least TEST.MAX_RANK \\(20\\)"):
         CrossModalityEvaluator(Dataset(images=images), index={"kind": "flat"}, index_topk=10)
+
+
+def test_metric_key_levels():
+    assert metric_key("SYSUMM01", "all-1shot-seeded", "pred", "Rank-1") == "SYSUMM01/all-1shot-seeded/pred/Rank-1"
+    assert metric_key("RegDB", "t2v", "n/a", "mAP_std", rerank=True, index=True) == "RegDB/t2v/na/rerank/index/mAP_std"

@@ -3,9 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fastreid_ext.evaluation.metrics import PROTOCOLS, evaluate_ranking
-from fastreid_ext.visualization.rank_list import (MATCH_COLOR, MISMATCH_COLOR, draw_rank_lists, frame, hidden_mask,
-                                                  rank_lists)
+from fastreid_ext.evaluation.metrics import PROTOCOLS, evaluate_ranking, hidden_mask
+from fastreid_ext.visualization.rank_list import MATCH_COLOR, MISMATCH_COLOR, draw_rank_lists, frame, rank_lists
 
 # Two infrared queries and five visible gallery images, SYSU-MM01 camera numbers.
 Q_PIDS, Q_CAMS = [1, 2], [3, 6]

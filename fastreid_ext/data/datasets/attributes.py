@@ -1,12 +1,5 @@
-"""Identity attribute tables: our ``attributes.csv`` and the per-camera ``camN_att.mat`` files released with PAENet.
-
-A table maps an integer person id to a float32 vector ``(A,)`` of 0/1 values, one per attribute name.
-
-- CSV: a header ``pid,<name>,...`` and one row per identity; the names (and their number) come from
-  the header.
-- ``.mat`` directory: ``cam<N>_att.mat`` holds the variable ``cam<N>_att``, a uint8 array of
-  8 rows (:data:`PAPER_ATTRIBUTES`, in that order) and one column per identity that has a folder in
-  camera N, in ascending id order. The same identity must get the same values in every camera.
+"""Identity attribute tables: our ``attributes.csv`` and the per-camera ``camN_att.mat`` files released with PAENet
+(formats: docs/datasets.md).
 """
 import csv
 import logging
@@ -118,7 +111,7 @@ def camera_folder_identities(dataset_dir):
     return {int(m.group(1)): folder_identities(os.path.join(dataset_dir, m.group(0))) for m in cameras if m}
 
 
-def convert_attribute_mats(mat_dir, dataset_dir, out_path):
+def convert_attribute_mats(mat_dir: str, dataset_dir: str, out_path: str) -> int:
     """Write the released ``cam<N>_att.mat`` of ``mat_dir`` as one CSV; return the number of identities.
 
     The column order of each file is taken from the ``cam<N>/<id>`` folders of ``dataset_dir``.

@@ -1,13 +1,11 @@
-"""What every cross-modality dataset shares: modality codes, the evaluation contract and input checks.
-
-Items of ``train``/``query``/``gallery`` are tuples
-``(img_path: str, pid, camid: int, modality: int, attributes: np.ndarray (A,) float32 or None)``:
-``pid`` is ``"<NAME>_<id>"`` in ``train`` (so FastReID's relabelling can combine datasets) and the
-integer person id in ``query``/``gallery``; ``camid`` is the camera number of the file name.
-"""
+"""What every cross-modality dataset shares: the :class:`Item`, modality codes, the evaluation contract
+and input checks."""
 import logging
 import os
 import random
+from typing import NamedTuple, Optional, Union
+
+import numpy as np
 
 from fastreid.data.datasets.bases import ImageDataset
 
@@ -17,6 +15,20 @@ logger = logging.getLogger(__name__)
 
 VISIBLE, INFRARED = 0, 1
 MODALITY_NAMES = {VISIBLE: "visible", INFRARED: "infrared"}
+
+
+class Item(NamedTuple):
+    """One image of ``train``/``query``/``gallery``; a tuple, as FastReID's datasets expect.
+
+    ``pid`` is ``"<NAME>_<id>"`` in ``train`` (so FastReID's relabelling can combine datasets) and the
+    integer person id in ``query``/``gallery``; ``camid`` is the camera number of the file name;
+    ``attributes`` is (A,) float32 or None.
+    """
+    img_path: str
+    pid: Union[int, str]
+    camid: int
+    modality: int
+    attributes: Optional[np.ndarray]
 
 
 def dataset_root(cfg):
@@ -164,7 +176,7 @@ class CrossModalityDataset(ImageDataset):
         self._attribute_source = source
 
     def _item(self, path, pid, camid, modality, train=False):
-        """One item tuple; ``pid`` is the integer person id, prefixed for training items."""
+        """One :class:`Item`; ``pid`` is the integer person id, prefixed for training items."""
         attributes = None
         if self._attribute_table is not None:
             if pid not in self._attribute_table:
@@ -172,4 +184,4 @@ class CrossModalityDataset(ImageDataset):
             attributes = self._attribute_table[pid]
         if train:
             pid = f"{self.dataset_name}_{pid}"
-        return path, pid, camid, modality, attributes
+        return Item(path, pid, camid, modality, attributes)

@@ -1,16 +1,6 @@
 """LLCM (Zhang & Wang, CVPR 2023): low-light visible cameras 1..9 and near-infrared cameras 1, 2, 4..9.
 
-Layout: ``<root>/LLCM/idx/train_vis.txt``, ``idx/train_nir.txt`` (lines ``<relative path> <label>``,
-paths ``.../cam<N>/<id>/<file>``), ``idx/test_id.txt`` (one comma-separated line),
-``test_vis/cam<N>/<id>/...`` and ``test_nir/cam<N>/<id>/...``.
-
-The person id is the folder id of the path and the camera id its ``cam<N>`` number (the same number
-can name a visible and an infrared camera). The protocol follows the authors' ``process_query_llcm``
-and ``process_gallery_llcm``: the query is every image of the query modality of the test ids (ids
-ascending as 4-digit strings, cameras in the order of :data:`TEST_CAMERAS`, files by name); the
-gallery of trial t in 0..9 is ``random.seed(t)`` and, in the same loop order over the gallery
-modality, one ``random.choice`` per existing identity folder. Settings: ``v2t`` (visible query,
-infrared gallery) and ``t2v`` (the swap), 10 trials each.
+Layout and the authors' query/gallery protocol: docs/datasets.md.
 """
 import logging
 import os

@@ -1,13 +1,6 @@
 """RegDB (Nguyen et al., Sensors 2017): one visible and one thermal camera, ten random train/test splits.
 
-Layout: ``<root>/RegDB/{Visible,Thermal}/<id>/<file>.bmp`` and, for trial t in 1..10,
-``idx/{train,test}_{visible,thermal}_<t>.txt`` with lines ``<relative path> <label>``.
-
-The person id is the folder id of the path (``Visible/<id>/...``), so training, test and attribute
-ids agree; the label column is the released relabelled index and is not used. Camera ids: visible 1,
-thermal 2. Evaluation settings ``v2t`` (visible query, thermal gallery) and ``t2v`` (the swap) have
-one trial each: the split the dataset was built with. A model trained on split i must be evaluated
-on split i (the other splits' test identities are its training identities): see :func:`check_trial`.
+Layout, identities, cameras and settings: docs/datasets.md.
 """
 import logging
 import os

@@ -1,22 +1,6 @@
-"""SYSU-MM01 (Wu et al., ICCV 2017): cameras 1, 2, 4, 5 visible, cameras 3 and 6 near-infrared.
+"""SYSU-MM01 (Wu et al., ICCV 2017): cameras 1, 2, 4, 5 visible, 3 and 6 near-infrared.
 
-Layout: ``<root>/SYSU-MM01/cam<N>/<4-digit id>/<4-digit n>.jpg`` and ``exp/{train,val,test}_id.txt``
-(one comma-separated line each); optional ``exp/rand_perm_cam.mat`` (the official gallery draws).
-
-- train: the train and val ids (395 in the real set), every image of the six cameras;
-- query: every image of cameras 3 and 6 of the test ids (ids ascending, camera 3 then 6, files by name);
-- gallery: per trial 0..9, one (single-shot) or ten (multi-shot) images of each test identity in
-  each gallery camera (``all``: 1, 2, 4, 5; ``indoor``: 1, 2), drawn by a sampler:
-
-  - ``seeded``: the draw of the common public evaluation code once seeded: ``random.seed(trial)``,
-    test ids ascending (as 4-digit strings), the gallery cameras in the order above, and for each
-    existing folder its image files sorted by name and one ``random.choice``. Multi-shot draws
-    ``random.sample(files, min(10, len(files)))`` in the same loop, i.e. from the same RNG stream.
-  - ``official``: ``rand_perm_cam`` of ``exp/rand_perm_cam.mat``, a 6x1 cell (one per camera) of
-    cells indexed by person id - 1, each a 10 x n array of 1-based image numbers; trial r takes row
-    r, its first 1 or 10 entries; image number k is the file ``<4-digit k>.jpg``.
-
-Evaluation settings are named ``"{mode}-{shots}shot-{sampler}"``, e.g. ``all-1shot-seeded``.
+Layout, splits, gallery samplers and setting names: docs/datasets.md.
 """
 import os
 import re

@@ -7,7 +7,7 @@ import numpy as np
 from fastreid.utils import comm
 from torch.utils.data.sampler import Sampler
 
-from ..datasets.bases import INFRARED, VISIBLE
+from ..datasets.bases import INFRARED, VISIBLE, Item
 from . import SAMPLER_REGISTRY
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class CrossModalityIdentitySampler(Sampler):
     boundary gets the same batches whether or not it was interrupted.
 
     Args:
-        data_source: items ``(img_path, pid, camid, modality, ...)``.
+        data_source: :class:`~fastreid_ext.data.datasets.bases.Item` s (or 5-tuples in its order).
         mini_batch_size: images per batch on this rank.
         num_instances: K, images per identity and modality.
         seed: shared by all ranks; None draws one shared seed.
@@ -51,8 +51,8 @@ class CrossModalityIdentitySampler(Sampler):
         self._world_size = comm.get_world_size() if world_size is None else world_size
 
         index = defaultdict(lambda: {VISIBLE: [], INFRARED: []})
-        for i, item in enumerate(data_source):
-            index[item[1]][item[3]].append(i)
+        for i, item in enumerate(map(Item._make, data_source)):
+            index[item.pid][item.modality].append(i)
         incomplete = sorted(pid for pid, by_modality in index.items() if not all(by_modality.values()))
         if incomplete:
             logger.warning("%d identities lack visible or infrared images and are left out of training "

@@ -1,8 +1,5 @@
-"""SynthVI: a synthetic visible-infrared person re-identification dataset written in the on-disk formats of
-SYSU-MM01, RegDB and LLCM, with the paper's 8 attributes drawn on every person.
-
-    from fastreid_ext.data.synthvi import make_synthvi
-    root = make_synthvi("datasets", format="sysu", ids=100, seed=0)   # -> "datasets/SYSU-MM01"
+"""SynthVI: a synthetic visible-infrared re-identification dataset in the on-disk formats of SYSU-MM01,
+RegDB and LLCM, with the paper's 8 attributes drawn on every person: ``make_synthvi(root, format="sysu")``.
 """
 import os
 
@@ -14,8 +11,9 @@ from .writers import WRITERS, WriteOptions
 __all__ = ["ATTRIBUTE_NAMES", "WRITERS", "make_synthvi"]
 
 
-def make_synthvi(out_dir, format="sysu", ids=100, seed=0, hard=False, images_per_camera=10, size=(128, 64),
-                 processes=2, preview=True):
+def make_synthvi(out_dir: str, format: str = "sysu", ids: int = 100, seed: int = 0, hard: bool = False,
+                 images_per_camera: int = 10, size: tuple[int, int] = (128, 64), processes: int = 2,
+                 preview: bool = True) -> str:
     """Write a synthetic dataset under ``out_dir`` and return its root (``out_dir/<SYSU-MM01|RegDB|LLCM>``).
 
     Args:

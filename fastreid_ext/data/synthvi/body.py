@@ -1,7 +1,5 @@
-"""The silhouette of a person in a pose, as a map of body-part labels (no colour, no light).
-
-Geometry is in units of the person's height P, ``x`` from the body's centre line, ``y`` from the top of the
-head; parts are painted back to front, so later parts hide earlier ones.
+"""The silhouette of a person in a pose, as a map of body-part labels (no colour, no light); units of the
+person's height P, ``x`` from the centre line, ``y`` from the top of the head; parts painted back to front.
 """
 from dataclasses import dataclass
 

@@ -1,7 +1,5 @@
 """Cameras of a synthetic dataset: a static scene (background, viewpoint, light) and per-image jitter ranges.
-
-A scene is a place; a visible and an infrared camera on one scene (LLCM's day and night views of a camera)
-share the layout of the background and the viewpoint, but not its colours or light.
+A visible and an infrared camera on one scene share its layout and viewpoint, not its colours or light.
 """
 from dataclasses import dataclass
 

@@ -1,7 +1,5 @@
 """Writing the files of a synthetic dataset: images rendered in parallel, attribute tables, MAT files.
-
-Everything written is a function of the seed: image generators are keyed by the image (see :mod:`.seeds`)
-and the MAT-file header, which scipy stamps with the time, gets a fixed text.
+Everything is a function of the seed (per-image generators; MAT headers get a fixed text, not the time).
 """
 import csv
 import io

@@ -1,7 +1,5 @@
-"""Drawing a synthetic identity: body build, clothing colours, materials and patterns, and the 8 attributes.
-
-An identity is everything that stays the same across its images; what changes per image (pose, light,
-viewpoint) is drawn by :mod:`.render`. Colours are (B, G, R) floats in 0..255, as OpenCV writes them.
+"""Drawing a synthetic identity: body build, clothing colours, materials and patterns, and the 8 attributes
+(what stays the same across its images); colours are (B, G, R) floats in 0..255, as OpenCV writes them.
 """
 from dataclasses import dataclass
 

@@ -1,8 +1,5 @@
 """Rendering one image of an identity seen by a camera: shading of the part map, placement, light and noise.
-
-Visible light shades each part with its colour. Infrared shades it with a brightness that comes from body heat
-and material only (skin warm, glasses and bags cool, clothes by material), so the colour of an identity cannot
-be matched across modalities; its shape, materials, print and attributes can.
+Infrared brightness comes from body heat and material only, so colour cannot be matched across modalities.
 """
 import cv2
 import numpy as np

@@ -1,7 +1,5 @@
-"""Random streams of the generator: every draw comes from ``numpy.random.default_rng([seed, stream, ...])``.
-
-Keying each stream by what it draws (an identity, a camera, one image) keeps files byte-identical for a
-seed whatever the order of rendering or the number of worker processes.
+"""Random streams of the generator, ``numpy.random.default_rng([seed, stream, ...])``, keyed by what they draw,
+so files are byte-identical for a seed whatever the rendering order or the number of workers.
 """
 import numpy as np
 

@@ -1,15 +1,5 @@
-"""One writer per on-disk format (SYSU-MM01, RegDB, LLCM), each laying out files exactly as the real set does.
-
-A writer decides which identity appears in which camera, the splits, the file names and the index files;
-rendering is :mod:`.render`'s, file writing :mod:`.files`'s. Add a format by registering a class here.
-
-Attribute files (``attributes.csv``: ``pid,<8 names>``, one 0/1 row per identity):
-- SYSU-MM01: ``SYSU-MM01/attributes.csv`` keyed by the person id of the folders (``cam1/0001`` is pid 1), and
-  ``SYSU-MM01/attributes/camN_att.mat`` as in the paper's released code: variable ``camN_att``, uint8,
-  8 x (identities present in camera N), columns in ascending id order.
-- RegDB: ``RegDB/attributes.csv`` keyed by the folder id (``Visible/7/...`` is pid 7), not by the labels of
-  the idx files, which are relabelled 0..k-1 in every trial.
-- LLCM: ``LLCM/attributes.csv`` keyed by the 4-digit folder id (``test_vis/cam1/0012`` is pid 12).
+"""One writer per on-disk format (SYSU-MM01, RegDB, LLCM), each laying out files exactly as the real set does
+(its attribute files: docs/datasets.md). Add a format by registering a class here.
 """
 import os
 from dataclasses import dataclass

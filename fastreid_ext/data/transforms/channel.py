@@ -1,7 +1,5 @@
-"""Channel augmentations of visible images used in VI-ReID (cf. channel exchange, Ye et al., ICCV 2021).
-
-They act on ``(3, H, W)`` float tensors (after FastReID's ``ToTensor``, values 0..255) and draw from
-torch's RNG like torchvision's random transforms.
+"""Channel augmentations of visible images used in VI-ReID (cf. channel exchange, Ye et al., ICCV 2021), on
+``(3, H, W)`` float tensors (0..255, after FastReID's ``ToTensor``), drawing from torch's RNG.
 """
 import torch
 

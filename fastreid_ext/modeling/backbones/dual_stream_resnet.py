@@ -1,8 +1,5 @@
-"""Dual-stream ResNet (Eq. 1 of PAENet): modality-specific first stages, shared later stages.
-
-``F = conv_s(conv_v(I))`` for a visible image and ``conv_s(conv_t(I))`` for an infrared one. The
-stages are FastReID's ResNet ones (stem = conv1/bn1/relu/maxpool, then layer1..layer4 with their
-optional IBN and non-local blocks); ``MODEL.BACKBONE.SHARED_FROM`` names the first shared stage.
+"""Dual-stream ResNet (Eq. 1 of PAENet): ``F = conv_s(conv_v(I))`` for a visible image, ``conv_s(conv_t(I))``
+for an infrared one; FastReID's ResNet stages, the first shared one named by ``MODEL.BACKBONE.SHARED_FROM``.
 """
 import logging
 

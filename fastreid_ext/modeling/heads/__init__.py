@@ -1,1 +1,3 @@
 from .cm_embedding_head import CMEmbeddingHead
+
+__all__ = ["CMEmbeddingHead"]

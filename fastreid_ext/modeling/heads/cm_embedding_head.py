@@ -1,11 +1,4 @@
-"""``CMEmbeddingHead``: FastReID's EmbeddingHead under the cross-modality head contract.
-
-The contract every head of :class:`~fastreid_ext.modeling.meta_arch.CrossModalityBaseline`
-follows: ``head(feat_map, batch)`` with ``feat_map`` (B, C, h, w) and the batch dict (heads read
-``targets``, ``modalities``, ``attributes`` as they need). Training returns ``features`` (B, D)
-for the metric losses, ``cls_outputs`` (B, num_classes) for the ID loss, ``pred_class_logits``
-(detached, for the logged accuracy) and optionally ``attr_logits`` / ``attr_pred_logits`` (B, A);
-evaluation returns ``features`` (B, D) for retrieval and optionally ``attr_probs`` (B, A).
+"""``CMEmbeddingHead``: FastReID's EmbeddingHead under the cross-modality head contract (its docstring).
 """
 from fastreid.config import configurable
 from fastreid.layers.weight_init import weights_init_classifier
@@ -21,6 +14,15 @@ ATTR_PRED_NORMS = ("none", "BN")
 class CMEmbeddingHead(EmbeddingHead):
     """Pooling (e.g. GeM) + BNNeck + classifier, and an optional attribute predictor.
 
+    The contract every head of :class:`~fastreid_ext.modeling.meta_arch.CrossModalityBaseline`
+    follows: ``head(feat_map, batch)`` with ``feat_map`` (B, C, h, w) and the batch dict (heads read
+    ``targets``, ``modalities``, ``attributes`` as they need). Training returns ``features`` (B, D)
+    for the metric losses, ``cls_outputs`` (B, num_classes) for the ID loss, ``pred_class_logits``
+    (detached, for the logged accuracy) and optionally ``attr_logits`` / ``attr_pred_logits`` (B, A);
+    evaluation returns ``features`` (B, D) for retrieval and optionally ``attr_probs`` (B, A).
+
+    ``MAP_TITLES``: name -> figure label of each map a head returns with ``return_maps=True`` (none here).
+
     As in AGW and MMD-ReID, the metric losses see the pooled feature (``NECK_FEAT: before``) and
     retrieval uses the BNNeck feature (FastReID's EmbeddingHead always returns it at test time).
 
@@ -31,6 +33,8 @@ class CMEmbeddingHead(EmbeddingHead):
         attr_pred_norm: ``"none"``, or ``"BN"``: a BatchNorm1d of the pooled feature before that FC.
         **kwargs: the arguments of FastReID's ``EmbeddingHead``.
     """
+
+    MAP_TITLES = {}
 
     @configurable
     def __init__(self, *, num_attributes=0, attr_pred=False, attr_pred_norm="none", **kwargs):

@@ -1,14 +1,13 @@
-"""``CM_LOSS_REGISTRY`` and ``build_losses``: the losses of a model, chosen by ``MODEL.LOSSES.NAME``.
+"""``CM_LOSS_REGISTRY`` and ``build_losses``: the losses of a model, chosen by ``MODEL.LOSSES.NAME``."""
+from fastreid.utils.registry import Registry
 
+CM_LOSS_REGISTRY = Registry("CM_LOSS")
+CM_LOSS_REGISTRY.__doc__ = """
 A registered loss is an ``nn.Module`` class, ``@configurable`` (its ``from_config`` reads
 ``MODEL.LOSSES.<KEY>.*``, ``SCALE`` included), with a class attribute ``loss_name`` (its entry in
 the loss dict) and ``forward(outputs, batch) -> Tensor`` returning the scalar already multiplied by
 its scale. ``outputs`` is the head's training dict, ``batch`` the batch dict on the model's device.
 """
-from fastreid.utils.registry import Registry
-
-CM_LOSS_REGISTRY = Registry("CM_LOSS")
-CM_LOSS_REGISTRY.__doc__ = __doc__
 
 
 def build_losses(cfg):

@@ -1,8 +1,5 @@
-"""Hetero-centre triplet loss (Liu et al., IEEE TMM 2020): the L_Hc-Tri term of Eq. 2.
-
-Triplets are formed between per-(identity, modality) feature centres instead of single images:
-each centre is pulled towards its identity's centre in the other modality and pushed from the
-nearest centre of any other identity.
+"""Hetero-centre triplet loss (Liu et al., IEEE TMM 2020): the L_Hc-Tri term of Eq. 2, on per-(identity,
+modality) feature centres instead of single images.
 """
 import torch
 import torch.nn.functional as F

@@ -1,7 +1,5 @@
-"""Margin MMD-ID loss of MMD-ReID (Jambhale et al., BMVC 2021): the L_MMD term of Eq. 2.
-
-For every identity seen in both modalities it measures the maximum mean discrepancy between the
-identity's visible and infrared features, and pulls the two distributions together.
+"""Margin MMD-ID loss of MMD-ReID (Jambhale et al., BMVC 2021): the L_MMD term of Eq. 2, between the visible
+and infrared features of every identity seen in both modalities.
 """
 import torch
 from fastreid.config import configurable

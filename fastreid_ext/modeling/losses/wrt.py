@@ -1,8 +1,5 @@
-"""Weighted regularised triplet (WRT) loss of AGW (Ye et al., TPAMI 2021).
-
-No margin to tune: every positive and negative pair of an anchor takes part, weighted by a
-softmax over its distance (far positives and close negatives weigh most), and the gap goes
-through the soft margin log(1 + exp(-(d_n - d_p))).
+"""Weighted regularised triplet (WRT) loss of AGW (Ye et al., TPAMI 2021): every pair of an anchor, weighted
+by a softmax over its distance, through the soft margin log(1 + exp(-(d_n - d_p))); no margin to tune.
 """
 import torch.nn.functional as F
 from fastreid.config import configurable

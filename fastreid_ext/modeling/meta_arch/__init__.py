@@ -1,1 +1,3 @@
 from .cross_modality_baseline import CrossModalityBaseline
+
+__all__ = ["CrossModalityBaseline"]

@@ -1,8 +1,5 @@
-"""``CrossModalityBaseline``: backbone + head + a list of registered losses (Eq. 1-2 of PAENet).
-
-Every part is chosen in YAML: ``MODEL.BACKBONE.NAME`` (FastReID's BACKBONE_REGISTRY),
-``MODEL.HEADS.NAME`` (REID_HEADS_REGISTRY, following the head contract of
-:mod:`fastreid_ext.modeling.heads.cm_embedding_head`) and ``MODEL.LOSSES.NAME`` (CM_LOSS_REGISTRY).
+"""``CrossModalityBaseline``: backbone + head + a list of registered losses (Eq. 1-2 of PAENet), each chosen in
+YAML (``MODEL.BACKBONE.NAME``, ``MODEL.HEADS.NAME``, ``MODEL.LOSSES.NAME``).
 """
 import inspect
 

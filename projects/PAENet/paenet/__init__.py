@@ -1,8 +1,5 @@
-"""PAENet (ACM MM 2022): progressive attribute embedding (PAE) and attribute-based auxiliary learning
-(AAL) for visible-infrared person re-identification, as FastReID components.
-
-Importing this package registers ``PAENetHead`` in FastReID's ``REID_HEADS_REGISTRY`` and PAENet's
-config keys in ``fastreid_ext.config.CONFIG_EXTENSIONS["paenet"]``.
+"""PAENet (ACM MM 2022): progressive attribute embedding (PAE) and attribute-based auxiliary learning (AAL)
+as FastReID components; importing it registers ``PAENetHead`` and the ``MODEL.PAE/AAL`` keys (see README.md).
 """
 import fastreid_ext  # noqa: F401  (patches FastReID before it is imported)
 from fastreid_ext.config import CONFIG_EXTENSIONS

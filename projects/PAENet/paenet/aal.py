@@ -1,11 +1,5 @@
-"""Attribute-based auxiliary learning (AAL), PAENet Sec. 3.3-3.4, Eq. 8-10.
-
-:class:`AttributeAuxiliaryLearning` is the attribute branch (Eq. 8-9), used in training only; its
-logits go to the attribute loss as ``attr_logits``. :func:`identity_weights` is the attention W2 of
-Eq. 10 that turns the backbone map into the identity feature, in training and at test time.
-
-Eq. 9 prints only the positive term -q log p, but the text says binary cross-entropy is used: the loss
-(``AttributeBCELoss`` of fastreid_ext) is the standard BCE -[q log p + (1 - q) log(1 - p)] on these logits.
+"""Attribute-based auxiliary learning (AAL), PAENet Sec. 3.3-3.4, Eq. 8-10: the attribute branch
+(:class:`AttributeAuxiliaryLearning`, training only) and the identity attention W2 (:func:`identity_weights`).
 """
 import torch
 import torch.nn.functional as F
@@ -23,6 +17,9 @@ class AttributeAuxiliaryLearning(nn.Module):
     W1, "to avoid losing global information"). FC_i is a linear C -> ``feat_dim`` followed by BatchNorm
     and ReLU (the paper gives no size; without a non-linearity FC_i and cls_i would be one linear map),
     cls_i a linear ``feat_dim`` -> 1. The n branches are grouped 1x1 convolutions, one group each.
+
+    Eq. 9 prints only the positive term -q log p, but the text says binary cross-entropy is used: the loss
+    (``AttributeBCELoss`` of fastreid_ext) is the standard BCE -[q log p + (1 - q) log(1 - p)] on these logits.
     """
 
     def __init__(self, channels: int, num_attributes: int, feat_dim: int = 256):

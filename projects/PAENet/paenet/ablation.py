@@ -1,11 +1,5 @@
-"""PAENet's ablation grids (the paper's Tables 3 and 6, and where the attribute gain comes from), all at the
-budget of ``configs/synthvi.yml`` and evaluated on SYSU-MM01 all-search single-shot (seeded gallery).
-
-Run names are shared across grids: the MMD baseline of Table 3 is the ``mmd`` row of Table 6 and the
-reference of ``attributes``, trained once per seed. Every PAENet run is evaluated with each test-time
-attribute source, so that any grid finds its row in it.
-
-Run them with ``tools/ablate.py --grid NAME --seeds N``.
+"""PAENet's ablation grids (Tables 3 and 6, and where the attribute gain comes from), at the budget of
+``configs/synthvi.yml`` on SYSU-MM01 all-search single-shot; runs and results: docs/ablation.md.
 """
 from fastreid_ext.ablation import GRID_REGISTRY, Cell, Grid
 

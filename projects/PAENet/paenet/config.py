@@ -1,7 +1,5 @@
-"""Config keys of PAENet: ``MODEL.PAE.*`` (Sec. 3.2) and ``MODEL.AAL.*`` (Sec. 3.3).
-
-The number of attributes is ``MODEL.HEADS.NUM_ATTRIBUTES`` and the attribute predictor used with
-``pred`` attributes is ``MODEL.HEADS.ATTR_PRED``; lambda of Eq. 11 is ``MODEL.LOSSES.ATTR.SCALE``.
+"""Config keys of PAENet: ``MODEL.PAE.*`` (Sec. 3.2) and ``MODEL.AAL.*`` (Sec. 3.3); the number of attributes is
+``MODEL.HEADS.NUM_ATTRIBUTES``, the predictor ``MODEL.HEADS.ATTR_PRED``, lambda of Eq. 11 ``MODEL.LOSSES.ATTR.SCALE``.
 """
 from fastreid.config import CfgNode as CN
 

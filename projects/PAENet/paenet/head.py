@@ -1,27 +1,5 @@
-"""``PAENetHead``: the baseline head (GeM + BNNeck + ID classifier + attribute predictor) with PAE
-and AAL on top (PAENet Fig. 2), under the cross-modality head contract of ``CMEmbeddingHead``.
-
-Identity feature: f_id = GeM(W2 * F) with W2 of Eq. 10 when PAE runs, else f_id = GeM(F) (the
-baseline's). The four rows of Table 3 are ``MODEL.PAE.ENABLED`` x ``MODEL.AAL.ENABLED``:
-
-- baseline: f_id = GeM(F), no attribute branch;
-- +PAE: f_id from Eq. 10, no AAL branch (the attribute predictor, when enabled, is the only
-  attribute supervision);
-- +AAL: no PAE maps exist, so AAL fuses n copies of F: W1 = sigmoid(GAP(F)) for every attribute;
-  f_id = GeM(F);
-- +PAE+AAL: the paper's model.
-
-Attributes fed to PAE (``MODEL.PAE.TRAIN_ATTRIBUTES`` / ``TEST_ATTRIBUTES``):
-
-- ``gt``: the dataset's labels ``batch["attributes"]`` (the released code's test setting);
-- ``pred``: the sigmoid probabilities of the attribute predictor, an FC on the pooled backbone feature
-  f = GeM(F), before PAE, trained by the attribute loss through ``attr_pred_logits``. Probabilities,
-  not thresholded labels: f_a is linear in A, so a probability gives the expected attribute
-  embedding, and an uncertain attribute does not flip. In training they are detached, so the
-  predictor is trained by its attribute loss only, as at test time;
-- ``none`` (test only): PAE bypassed, f_id = GeM(F), the baseline's feature of the same network,
-  BNNeck included; the output does not depend on attributes.
-"""
+"""``PAENetHead``: the baseline head with PAE and AAL on top (PAENet Fig. 2), under the head contract of
+``CMEmbeddingHead``; the Table 3 switches and the test-time attribute sources are in projects/PAENet/README.md."""
 import torch
 from fastreid.config import configurable
 from fastreid.modeling.heads import REID_HEADS_REGISTRY, EmbeddingHead
@@ -55,6 +33,8 @@ class PAENetHead(CMEmbeddingHead):
         test_attributes: ``gt``, ``pred`` or ``none``, the attributes PAE reads at test time.
         **kwargs: the arguments of ``CMEmbeddingHead``.
     """
+
+    MAP_TITLES = {"emb2": "Embedding-II (Eq. 5)", "w2": "W2 (Eq. 10)"}
 
     @configurable
     def __init__(self, *, pae=None, aal=None, train_attributes="gt", test_attributes="pred", **kwargs):

@@ -1,21 +1,6 @@
-"""Progressive attribute embedding (PAE), PAENet Sec. 3.2, Eq. 3-7.
+"""Progressive attribute embedding (PAE), PAENet Sec. 3.2, Eq. 3-7: Embedding-I, II and III in cascade.
 
-Three embeddings run in cascade on the backbone feature map F (B, C, h, w) and the attribute vector
-A (B, n) (n binary attributes, or the predictor's probabilities):
-
-- Embedding-I (:class:`CrossAttentionEmbedding`, Eq. 3-4): every position of the map attends to all
-  positions plus one attribute token f_a;
-- Embedding-II (:class:`AttributeGuidedSpatialAttention`, Eq. 5): a spatial softmax map whose logits
-  are a product of position features and attribute features;
-- Embedding-III (:class:`AttributeChannelGates`, Eq. 6-7): one sigmoid channel gate w_i per attribute,
-  giving n distinct maps F_i = w_i * F.
-
-Where the released code of the paper differs from its text, this file follows the text: that code's
-Embedding-I attends over the channels of the pooled feature (scalar tokens), not over positions; its
-Embedding-II multiplies a spatially constant attribute map with a 1x1 map, so the spatial softmax is
-uniform and the embedding does nothing; its Embedding-III returns n identical copies of one gate, which
-is a single gate. None is offered as an option, since none changes the model in a useful way.
-"""
+Follows the paper's text where its released code differs (see projects/PAENet/README.md)."""
 from dataclasses import dataclass
 from typing import Optional, Sequence
 

@@ -35,7 +35,10 @@ def test_embedding1_matches_eq3_eq4_with_torch_attention():
         mha.out_proj.load_state_dict(emb.out_proj.state_dict())
     context = torch.cat([tokens, attr_token], dim=1)
     att, _ = mha(tokens, context, context)
-    norm = lambda x: F.layer_norm(x, (C,))  # the LayerNorms start as identity affine maps
+
+    def norm(x):  # the LayerNorms start as identity affine maps
+        return F.layer_norm(x, (C,))
+
     f_ca = norm(att + tokens)
     z1 = norm(f_ca + tokens)
     expected = norm(z1 + emb.ffn(z1))
