@@ -11,15 +11,15 @@ r"""Index a gallery with a trained model, search it, describe an index.
         --format csv --output top10.csv --plot top10.png MODEL.WEIGHTS model_final.pth
     python tools/retrieve.py info --index gallery/
 
-Trailing ``KEY VALUE`` pairs override the config, as in ``tools/train_net.py``.
+``KEY VALUE`` pairs, anywhere among the flags, override the config, as in ``tools/train_net.py``.
 """
-import argparse
-import logging
 import sys
 
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.data.datasets.bases import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
+from fastreid_ext.engine.args import ArgumentParser, run_tool
+from fastreid_ext.engine.defaults import setup_logging
 from fastreid_ext.retrieval.pipeline import (build_index, default_query_modality, index_info, inference_config,
                                              open_index, search)
 from fastreid_ext.retrieval.plot import plot_search_results
@@ -40,11 +40,10 @@ def _add_model_and_source(parser, split):
     parser.add_argument("--setting", help="the dataset's evaluation setting, e.g. all-1shot-seeded or v2t "
                                           "(default: its first default setting)")
     parser.add_argument("--trial", type=int, default=0, help="the setting's trial")
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE pairs")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="extract and index gallery features")
     _add_model_and_source(build, "gallery")
@@ -59,9 +58,11 @@ def parse_args(argv=None):
     query.add_argument("--output", metavar="FILE", help="write the results here instead of standard output")
     query.add_argument("--plot", metavar="PNG", help="also draw the rank lists of the first queries")
     query.add_argument("--plot-queries", type=int, default=8, help="queries drawn by --plot")
-    info = commands.add_parser("info", help="print an index's header")
+    info = commands.add_parser("info", help="print an index's header", overrides=False)
     info.add_argument("--index", required=True, metavar="DIR", help="index directory")
     args = parser.parse_args(argv)
+    if args.command == "info" and args.opts:
+        parser.error(f"info takes no config overrides: {' '.join(args.opts)}")
     if args.command == "build" and bool(args.images) != bool(args.modality):
         parser.error("--modality goes with --images (and --images needs it): dataset items know their modality")
     if args.command == "query" and args.dataset and args.query_modality:
@@ -108,7 +109,7 @@ def info(args):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="[%(asctime)s %(name)s]: %(message)s",
-                        datefmt="%m/%d %H:%M:%S")
+    # Logs go to standard error: query results may go to standard output.
+    setup_logging(stream=sys.stderr)
     arguments = parse_args()
-    {"build": build, "query": query, "info": info}[arguments.command](arguments)
+    run_tool({"build": build, "query": query, "info": info}[arguments.command], arguments)

@@ -13,7 +13,7 @@ from ..data import build_cm_dataset, build_cm_test_loader, build_cm_train_loader
 from ..evaluation import CrossModalityEvaluator, extract
 from ..evaluation.extractor import concat_results
 from .checkpoint import CMCheckpointer
-from .hooks import EpochReseed
+from .hooks import EpochReseed, FirstIterationWriter
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class CMTrainer(DefaultTrainer):
         hooks = [EpochReseed()]
         for hook in super().build_hooks():
             if isinstance(hook, fr_hooks.PeriodicWriter):
-                hook = fr_hooks.PeriodicWriter(self.build_writers(), self.cfg.SOLVER.LOG_PERIOD)
+                hook = FirstIterationWriter(self.build_writers(), self.cfg.SOLVER.LOG_PERIOD)
             hooks.append(hook)
         return hooks
 

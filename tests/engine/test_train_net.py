@@ -64,7 +64,7 @@ def test_train_then_eval_only(synthvi_root, tmp_path):
     assert "SYSUMM01/all-1shot-seeded/pred/rerank/mAP" in evaluated[0]
     assert "SYSUMM01/all-1shot-seeded/pred/mAP" in evaluated[0]
     assert "± " in log
-    with open(eval_dir / "SYSUMM01_trials.csv") as f:
+    with open(eval_dir / "SYSUMM01_pred_trials.csv") as f:
         trials = list(csv.DictReader(f))
     assert {(r["rerank"], r["trial"]) for r in trials} == {(on, str(t)) for on in ("on", "off") for t in range(10)}
 
