@@ -24,6 +24,8 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def __init__(self, description=None, overrides=True, **kwargs):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        # A misspelt flag is an error, not a prefix of another one.
+        kwargs.setdefault("allow_abbrev", False)
         if overrides:
             kwargs.setdefault("epilog", OVERRIDES_HELP)
         super().__init__(description=description, **kwargs)
