@@ -4,7 +4,7 @@
     python tools/train_net.py --config-file projects/PAENet/configs/sysu.yml [--resume] \
         [--eval-only] [--num-gpus N] [--num-machines M --machine-rank R --dist-url URL] [KEY VALUE ...]
 
-Flags may come before or after the ``KEY VALUE`` overrides. The same as ``python -m fastreid_ext.engine.launch``.
+Flags may come before or after the ``KEY VALUE`` overrides; ``python -m fastreid_ext.engine.launch`` is the same.
 """
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.engine.launch import cli

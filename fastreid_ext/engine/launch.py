@@ -1,4 +1,4 @@
-"""Train or evaluate a model from the command line: ``python -m fastreid_ext.engine.launch`` (``tools/train_net.py``)."""
+"""Train or evaluate a model: ``python -m fastreid_ext.engine.launch``, the code of ``tools/train_net.py``."""
 import functools
 
 from fastreid.engine import launch
