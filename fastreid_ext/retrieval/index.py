@@ -29,6 +29,7 @@ import faiss
 import numpy as np
 from fastreid.config import configurable
 
+from ..utils import GalleryIndexError
 from .kinds import get_kind, plain_params
 from .persistence import load_gallery, read_header, save_gallery
 from .records import GalleryRecords, as_columns, check_ids, describe_ids
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 METRICS = {"cosine": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
 
 
-class FingerprintMismatchError(ValueError):
+class FingerprintMismatchError(GalleryIndexError):
     """The gallery features were made by another model than the one expected."""
 
 
