@@ -38,10 +38,22 @@ class Run:
     extra: str = ""
     server: bool = False
     skip: str = ""
+    check: object = None
+
+
+def _check_demo(log, work):
+    """The demo's log: no TypedStorage warning from the loader workers, one result table per test-time
+    attribute source (each with a row per setting), and each source's per-trial CSV named once."""
+    assert "TypedStorage" not in log
+    assert log.count("Evaluation results of SYSUMM01") == 2
+    for source in ("pred", "gt"):
+        path = work / "demo" / f"SYSUMM01_{source}_trials.csv"
+        assert path.is_file() and log.count(str(path)) == 1, path
 
 
 COMMANDS = {
-    "make demo": Run(subs={"make demo": "make -o .venv/.installed demo DEMO_DATA={root} DEMO_OUT={work}/demo"}),
+    "make demo": Run(subs={"make demo": "make -o .venv/.installed demo DEMO_DATA={root} DEMO_OUT={work}/demo"},
+                     check=_check_demo),
     "make test": Run(skip="this test is part of make test"),
     "python tools/train_net.py --config-file projects/PAENet/configs/sysu.yml DATASETS.ROOT /data "
     "MODEL.BACKBONE.PRETRAIN_PATH /weights/resnet50-0676ba61.pth OUTPUT_DIR logs/sysu/paenet": Run(
@@ -158,3 +170,5 @@ def test_documented_command_runs(command, synthvi_root, work):
         return _serve(argv)
     proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, f"{' '.join(argv)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    if run.check is not None:
+        run.check(proc.stdout + proc.stderr, work)
