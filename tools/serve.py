@@ -8,13 +8,13 @@ Then open http://127.0.0.1:8000/: upload a query image (infrared for a visible g
 --query-modality) or pick one of the sample queries, and see the top-k gallery matches. The server
 binds 127.0.0.1 unless --host says otherwise; it has no authentication.
 """
-import argparse
 import logging
 import sys
 
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.data.datasets.bases import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
+from fastreid_ext.engine.args import ArgumentParser, run_tool
 from fastreid_ext.retrieval.pipeline import default_query_modality, inference_config, open_index
 from fastreid_ext.retrieval.server import SearchService, make_server, pick_samples
 from fastreid_ext.retrieval.sources import image_items, modality_code
@@ -23,7 +23,7 @@ logger = logging.getLogger("fastreid_ext.serve")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(__doc__)
     parser.add_argument("--config-file", required=True, metavar="FILE", help="the model's config")
     parser.add_argument("--index", required=True, metavar="DIR", help="index directory")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind")
@@ -34,7 +34,6 @@ def parse_args(argv=None):
     parser.add_argument("--query-modality", choices=sorted(MODALITY_NAMES.values()),
                         help="modality of the queries; default: the other one than the gallery's")
     parser.add_argument("--topk", type=int, default=10, help="matches shown by default")
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE pairs")
     return parser.parse_args(argv)
 
 
@@ -61,4 +60,4 @@ def main(args):
 if __name__ == "__main__":
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="[%(asctime)s %(name)s]: %(message)s",
                         datefmt="%m/%d %H:%M:%S")
-    main(parse_args())
+    run_tool(main, parse_args())
