@@ -21,6 +21,13 @@ Runtime shims (FastReID assumes CUDA):
 - ``cpu_ddp``: ``DefaultTrainer`` wraps the model in DDP with ``device_ids=[local_rank]``, which
   is invalid for a CPU model; the replacement drops ``device_ids`` when the model is on CPU.
 
+Noise shims (a deprecation warning printed by every data-loader worker, every epoch):
+
+- ``typed_storage``: FastReID's ``to_tensor`` reads PIL images through ``torch.ByteStorage.from_buffer``,
+  deprecated since torch 2.0 (``TypedStorage is deprecated``); images go through its NumPy branch instead
+  (the same tensor). ``fastreid.utils.comm``'s distributed serialiser makes the same call: exactly that
+  warning is silenced around it.
+
 Correctness shim:
 
 - ``nonlocal_channels``: ``fastreid.layers.Non_local`` sets its inner width to
@@ -31,6 +38,7 @@ import collections
 import collections.abc
 import sys
 import types
+import warnings
 
 APPLIED = []
 
@@ -116,6 +124,31 @@ def _cpu_ddp():
     defaults.DistributedDataParallel = ddp
 
 
+def _typed_storage():
+    import numpy as np
+    from fastreid.data.transforms import functional, transforms
+    from fastreid.utils import comm
+    from PIL import Image
+
+    to_tensor = functional.to_tensor
+
+    def pil_to_tensor(pic):
+        # The modes FastReID reads with ByteStorage; np.array (a writable copy) gives the same bytes.
+        if isinstance(pic, Image.Image) and pic.mode not in ("I", "I;16", "F", "1"):
+            return to_tensor(np.array(pic)).contiguous()
+        return to_tensor(pic)
+
+    functional.to_tensor = transforms.to_tensor = pil_to_tensor
+    serialize = comm._serialize_to_tensor
+
+    def serialize_to_tensor(data, group):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="TypedStorage is deprecated", category=UserWarning)
+            return serialize(data, group)
+
+    comm._serialize_to_tensor = serialize_to_tensor
+
+
 def _nonlocal_channels():
     from torch import nn
     from fastreid.layers import non_local
@@ -141,6 +174,7 @@ _SHIMS = {
     "cpu_dataloader": _cpu_dataloader,
     "gloo_launch": _gloo_launch,
     "cpu_ddp": _cpu_ddp,
+    "typed_storage": _typed_storage,
     "nonlocal_channels": _nonlocal_channels,
 }
 

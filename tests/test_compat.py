@@ -1,5 +1,8 @@
 import importlib
 import pkgutil
+import warnings
+
+import pytest
 
 import fastreid_ext  # noqa: F401
 from fastreid_ext import compat
@@ -50,3 +53,33 @@ def test_nonlocal_block_has_agw_width():
     assert block.W[0].in_channels == 32
     x = torch.randn(2, 64, 6, 3)
     assert torch.equal(block(x), x)  # W's BN starts at zero: the block starts as the identity
+
+
+
+@pytest.fixture
+def typed_storage_always_warns():
+    """torch warns about TypedStorage once a process unless told otherwise: make it warn on every call."""
+    import torch
+
+    always = torch.storage._get_always_warn_typed_storage_removal()
+    torch.storage._set_always_warn_typed_storage_removal(True)
+    yield
+    torch.storage._set_always_warn_typed_storage_removal(always)
+
+
+def test_to_tensor_gives_fastreids_tensor_without_typed_storage_warning(typed_storage_always_warns):
+    import numpy as np
+    import torch
+    from fastreid.data.transforms import ToTensor
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 256, size=(5, 3, 3), dtype=np.uint8)
+    for image in (Image.fromarray(pixels, "RGB"), Image.fromarray(pixels[..., 0], "L")):
+        channels = len(image.mode)
+        # FastReID's own conversion: bytes -> (H, W, C) -> (C, H, W) float.
+        expected = torch.tensor(np.asarray(image).reshape(5, 3, channels).transpose(2, 0, 1), dtype=torch.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            tensor = ToTensor()(image)
+        assert tensor.dtype == torch.float32 and tensor.is_contiguous()
+        assert torch.equal(tensor, expected)

@@ -7,20 +7,18 @@ Without ``--data`` a default-size SynthVI set (SYSU-MM01 layout, seed 0; the har
 ``--difficulty normal``) is generated under ``<out>/data-<difficulty>`` once. Finished cells are not run
 again; grids writing to the same ``--out`` share the runs they have in common.
 """
-import argparse
-import logging
 import os
 
 import fastreid_ext  # noqa: F401  (registers every grid)
-from fastreid.utils.logger import setup_logger
-
 from fastreid_ext.ablation import GRID_REGISTRY, run_grid, summarise
 from fastreid_ext.ablation.runner import write_tables
 from fastreid_ext.data.synthvi import make_synthvi
+from fastreid_ext.engine.args import ArgumentParser, run_tool
+from fastreid_ext.engine.defaults import setup_logging
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv=None):
+    parser = ArgumentParser(__doc__)
     parser.add_argument("--grid", required=True, help="grid name: " + ", ".join(sorted(GRID_REGISTRY._obj_map)))
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
     parser.add_argument("--data", help="an existing SynthVI directory (holding SYSU-MM01/)")
@@ -29,11 +27,10 @@ def main():
                         help="the SynthVI variant generated without --data (hard: shared colours, stronger "
                              "light and viewpoint changes, so that no baseline saturates)")
     parser.add_argument("--ids", type=int, default=100, help="identities of the generated SynthVI set")
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE overrides for every run")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
-    setup_logger(name="fastreid_ext")
-    logging.getLogger("fastreid_ext").setLevel(logging.INFO)
+
+def main(args):
     grid = GRID_REGISTRY.get(args.grid)()
     data = args.data
     if data is None:
@@ -45,4 +42,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    setup_logging()
+    arguments = parse_args()
+    run_tool(main, arguments)

@@ -10,24 +10,22 @@ the outputs average each image and its horizontal flip, as the evaluator's featu
 
 After writing, the graph is run with onnxruntime on a mixed-modality batch and compared with PyTorch.
 """
-import argparse
 import logging
 
 import numpy as np
 
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
-from fastreid.utils.logger import setup_logger
-
-from fastreid_ext.config import get_cfg
 from fastreid_ext.engine import load_trained_model
+from fastreid_ext.engine.args import ArgumentParser, run_tool
+from fastreid_ext.engine.defaults import build_config, setup_logging
 from fastreid_ext.export import export_onnx, onnx_inputs, reference_outputs, run_onnx
 
 logger = logging.getLogger("fastreid_ext.export")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config-file", default="", metavar="FILE", help="path to config file")
+    parser = ArgumentParser(__doc__)
+    parser.add_argument("--config-file", required=True, metavar="FILE", help="path to config file")
     parser.add_argument("--output", required=True, help="the .onnx file to write")
     parser.add_argument("--features-only", action="store_true", help="leave out the attribute probabilities")
     parser.add_argument("--no-flip", action="store_true",
@@ -35,24 +33,14 @@ def parse_args(argv=None):
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset version")
     parser.add_argument("--raw-features", action="store_true",
                         help="output the BNNeck features as they are, not L2-normalised (the cosine metric's input)")
-    parser.add_argument("opts", nargs=argparse.REMAINDER, default=None, help="KEY VALUE config overrides")
     return parser.parse_args(argv)
 
 
-def setup_cfg(args):
-    """As FastReID's deploy tools: config file and overrides only, so nothing but the .onnx file is
-    written (no OUTPUT_DIR, whose config.yaml may be a training run's)."""
-    cfg = get_cfg()
-    if args.config_file:
-        cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(list(args.opts or []) + ["MODEL.DEVICE", "cpu"])
-    cfg.freeze()
-    return cfg
-
-
 def main(args):
-    setup_logger(name="fastreid_ext")
-    model, cfg = load_trained_model(setup_cfg(args))
+    setup_logging()
+    # As FastReID's deploy tools: config file and overrides only, so nothing but the .onnx file is
+    # written (no OUTPUT_DIR, whose config.yaml may be a training run's).
+    model, cfg = load_trained_model(build_config(args.config_file, args.opts + ["MODEL.DEVICE", "cpu"]))
     size, num_attributes = tuple(cfg.INPUT.SIZE_TEST), cfg.MODEL.HEADS.NUM_ATTRIBUTES
     flip = cfg.TEST.FLIP.ENABLED and not args.no_flip
     wrapper = export_onnx(model, args.output, size, num_attributes, not args.features_only, flip, args.opset,
@@ -65,4 +53,5 @@ def main(args):
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    arguments = parse_args()
+    run_tool(main, arguments)

@@ -17,15 +17,15 @@ r"""Index a gallery with a trained model, search it, describe an index.
     # the index's files are checked against their SHA-256 unless --no-verify; gallery images moved since the
     # build: query ... --image-root NEW_FOLDER (info shows the recorded image_root)
 
-Trailing ``KEY VALUE`` pairs override the config, as in ``tools/train_net.py``.
+``KEY VALUE`` pairs, anywhere among the flags, override the config, as in ``tools/train_net.py``.
 """
-import argparse
-import logging
 import sys
 
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.data import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
+from fastreid_ext.engine.args import ArgumentParser, run_tool
+from fastreid_ext.engine.defaults import setup_logging
 from fastreid_ext.search.pipeline import (build_index, default_query_modality, describe, index_info,
                                           inference_config, open_gallery, open_index, search)
 from fastreid_ext.search.plot import plot_search_results
@@ -46,7 +46,6 @@ def _add_model_and_source(parser, split):
     parser.add_argument("--setting", help="the dataset's evaluation setting, e.g. all-1shot-seeded or v2t "
                                           "(default: its first default setting)")
     parser.add_argument("--trial", type=int, default=0, help="the setting's trial")
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE pairs")
 
 
 def _add_verify(parser):
@@ -55,7 +54,7 @@ def _add_verify(parser):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="extract and index gallery features")
     _add_model_and_source(build, "gallery")
@@ -68,7 +67,7 @@ def parse_args(argv=None):
     query.add_argument("--where", help="only gallery items whose metadata satisfy this expression, e.g. "
                                        "\"backpack >= 0.5 and camid in (3, 6)\"")
     describe_ = commands.add_parser("describe", help="gallery items fitting a description of attributes, no "
-                                                     "query image")
+                                                     "query image", overrides=False)
     describe_.add_argument("--index", required=True, metavar="DIR", help="index directory")
     describe_.add_argument("--where", required=True, help="the description, e.g. \"backpack >= 0.5 and "
                                                           "gender < 0.5\" (columns: tools/retrieve.py info)")
@@ -81,10 +80,12 @@ def parse_args(argv=None):
         command.add_argument("--image-root", metavar="DIR",
                              help="the folder that now holds the gallery images (default: the one recorded at build)")
         _add_verify(command)
-    info = commands.add_parser("info", help="print an index's header")
+    info = commands.add_parser("info", help="print an index's header", overrides=False)
     info.add_argument("--index", required=True, metavar="DIR", help="index directory")
     _add_verify(info)
     args = parser.parse_args(argv)
+    if args.command in ("info", "describe") and args.opts:
+        parser.error(f"{args.command} takes no config overrides: {' '.join(args.opts)}")
     if args.command == "build" and bool(args.images) != bool(args.modality):
         parser.error("--modality goes with --images (and --images needs it): dataset items know their modality")
     if args.command == "query" and args.dataset and args.query_modality:
@@ -141,7 +142,7 @@ def info(args):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="[%(asctime)s %(name)s]: %(message)s",
-                        datefmt="%m/%d %H:%M:%S")
+    # Logs go to standard error: query results may go to standard output.
+    setup_logging(stream=sys.stderr)
     arguments = parse_args()
-    {"build": build, "query": query, "describe": describe_, "info": info}[arguments.command](arguments)
+    run_tool({"build": build, "query": query, "describe": describe_, "info": info}[arguments.command], arguments)

@@ -10,13 +10,13 @@ binds 127.0.0.1 unless --host says otherwise; it has no authentication. Uploads:
 --max-pixels (40 MP), raw (curl --data-binary @q.jpg "http://127.0.0.1:8000/api/search?k=10") or as a form
 file (curl -F image=@q.jpg ...).
 """
-import argparse
 import logging
 import sys
 
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.data import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
+from fastreid_ext.engine.args import ArgumentParser, run_tool
 from fastreid_ext.search.pipeline import default_query_modality, inference_config, open_index
 from fastreid_ext.search.server import MAX_PIXELS, SearchService, make_server, pick_samples
 from fastreid_ext.search.sources import image_items, modality_code
@@ -25,7 +25,7 @@ logger = logging.getLogger("fastreid_ext.serve")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(__doc__)
     parser.add_argument("--config-file", required=True, metavar="FILE", help="the model's config")
     parser.add_argument("--index", required=True, metavar="DIR", help="index directory")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind")
@@ -46,7 +46,6 @@ def parse_args(argv=None):
                         help="the folder that now holds the gallery images (default: the one recorded at build)")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip the SHA-256 check of the index files (saves reading a very large index)")
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE pairs")
     return parser.parse_args(argv)
 
 
@@ -74,4 +73,4 @@ def main(args):
 if __name__ == "__main__":
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="[%(asctime)s %(name)s]: %(message)s",
                         datefmt="%m/%d %H:%M:%S")
-    main(parse_args())
+    run_tool(main, parse_args())

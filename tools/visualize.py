@@ -8,17 +8,16 @@ attribute recognition (PNG files, and a markdown table of the attributes).
 
 The output folder also receives the full config (config.yaml) and the log (log.txt).
 """
-import argparse
-
 import fastreid_ext  # noqa: F401  (patches FastReID and registers everything)
 from fastreid_ext.engine import setup
+from fastreid_ext.engine.args import ArgumentParser, run_tool
 from fastreid_ext.visualization import FIGURES, FigureOptions, load_split_features, visualize
 
 
 def parse_args(argv=None):
     defaults = FigureOptions()
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config-file", default="", metavar="FILE", help="path to config file")
+    parser = ArgumentParser(__doc__)
+    parser.add_argument("--config-file", required=True, metavar="FILE", help="path to config file")
     parser.add_argument("--out", required=True, help="folder that receives the figures (its OUTPUT_DIR)")
     parser.add_argument("--figures", nargs="+", choices=list(FIGURES), default=list(FIGURES))
     parser.add_argument("--setting", default="", help="test setting (default: the first with infrared queries)")
@@ -29,12 +28,11 @@ def parse_args(argv=None):
     parser.add_argument("--attention-ids", type=int, default=defaults.attention_ids,
                         help="attention: identities (a visible and an infrared image each)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="t-SNE random state")
-    parser.add_argument("opts", nargs=argparse.REMAINDER, default=None, help="KEY VALUE config overrides")
     return parser.parse_args(argv)
 
 
 def main(args):
-    args.opts = list(args.opts or []) + ["OUTPUT_DIR", args.out]
+    args.opts = list(args.opts) + ["OUTPUT_DIR", args.out]
     cfg = setup(args)
     split = load_split_features(cfg, args.setting, args.trial)
     options = FigureOptions(num_queries=args.num_queries, topk=args.topk, tsne_ids=args.tsne_ids,
@@ -43,4 +41,5 @@ def main(args):
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    arguments = parse_args()
+    run_tool(main, arguments)

@@ -1,4 +1,4 @@
-"""Run an ablation grid through ``tools/train_net.py`` (the normal training and evaluation path), resumably.
+"""Run an ablation grid through ``python -m fastreid_ext.engine.launch`` (``tools/train_net.py``), resumably.
 
 Every run trains in ``<out>/runs/<run>/seed<s>``; grids that name the same run with the same
 training share it (``run.json`` records what it was trained with, and a grid that asks for something
@@ -80,7 +80,7 @@ def _write_json(path, obj):
 def _train(training, sources, run_dir):
     # The config file is relative to the repository, the run's cwd. TEST.ATTRIBUTES is always set (an
     # empty list leaves a head without attribute input on its own setting); the opts may override it.
-    args = [sys.executable, os.path.join(REPO, "tools", "train_net.py"), "--config-file", training["config_file"],
+    args = [sys.executable, "-m", "fastreid_ext.engine.launch", "--config-file", training["config_file"],
             "TEST.ATTRIBUTES", str(list(sources)), *training["opts"], "OUTPUT_DIR", run_dir]
     if os.path.isfile(os.path.join(run_dir, "last_checkpoint")):
         args.append("--resume")

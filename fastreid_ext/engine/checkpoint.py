@@ -1,17 +1,76 @@
 """Strict, atomic checkpoints on top of FastReID's :class:`Checkpointer`."""
 import logging
 import os
+import pickle
 
 import torch
+from fastreid.config import CfgNode
 from fastreid.utils.checkpoint import Checkpointer
 
-from ..utils import atomic_write
+from ..utils import CheckpointError, MissingFileError, atomic_write
 
 logger = logging.getLogger(__name__)
 
+# Keys listed per kind of mismatch in the message; the rest are counted.
+_LISTED = 5
+# Config keys that do not shape the model's state dict.
+_NOT_ARCHITECTURE = ("MODEL.WEIGHTS", "MODEL.DEVICE", "MODEL.STRICT_LOAD", "MODEL.BACKBONE.PRETRAIN",
+                     "MODEL.LOSSES.")
 
-class IncompatibleCheckpointError(RuntimeError):
+
+class IncompatibleCheckpointError(CheckpointError):
     """A checkpoint's state dict does not match the model (strict loading)."""
+
+
+def read_checkpoint(path):
+    """The dict saved in ``path``, loaded on CPU under torch's safe ``weights_only`` unpickler.
+
+    Raises:
+        CheckpointError: the file is missing, truncated or not a checkpoint (naming it).
+    """
+    if not os.path.isfile(path):
+        raise MissingFileError(f"checkpoint not found: {path} (MODEL.WEIGHTS or last_checkpoint)")
+    try:
+        # Checkpoints hold tensors, numbers, strings and plain containers only, so they load
+        # under torch's safe ``weights_only`` unpickler (the default since torch 2.6).
+        return torch.load(path, map_location=torch.device("cpu"), weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as error:
+        raise CheckpointError(f"{path} cannot be read as a checkpoint, it may be truncated or of another "
+                              f"format ({type(error).__name__}: {str(error).splitlines()[0]})") from error
+
+
+def _model_settings(config_text):
+    """``{"MODEL.BACKBONE.DEPTH": "50x", ...}``: the model keys of a dumped config."""
+    def flatten(node, prefix):
+        for key, value in node.items():
+            if isinstance(value, CfgNode):
+                yield from flatten(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+    if not config_text:
+        return {}
+    settings = dict(flatten(CfgNode.load_cfg(config_text).MODEL, "MODEL."))
+    return {k: v for k, v in settings.items() if not k.startswith(_NOT_ARCHITECTURE)}
+
+
+def _architecture_guess(checkpoint_config, model_config):
+    """``"checkpoint MODEL.BACKBONE.DEPTH 18x, config 50x"``: model keys whose values differ, or ""."""
+    ours, theirs = _model_settings(model_config), _model_settings(checkpoint_config)
+    differ = [f"checkpoint {k} {theirs[k]}, config {ours[k]}" for k in ours if k in theirs and ours[k] != theirs[k]]
+    return "; ".join(differ[:3])
+
+
+def _mismatch_message(path, missing, unexpected, shapes, guess):
+    lines = [f"checkpoint {path} does not match the model: {len(missing)} missing, {len(unexpected)} unexpected "
+             f"and {len(shapes)} mis-shaped keys" + (f" (likely cause: {guess})" if guess else "")
+             + "; set MODEL.STRICT_LOAD False to load the matching keys only"]
+    lines += [f"  missing in checkpoint: {k}" for k in missing[:_LISTED]]
+    lines += [f"  unexpected in checkpoint: {k}" for k in unexpected[:_LISTED]]
+    lines += [f"  shape mismatch: {k}: checkpoint {a} vs model {b}" for k, a, b in shapes[:_LISTED]]
+    hidden = sum(max(len(keys) - _LISTED, 0) for keys in (missing, unexpected, shapes))
+    if hidden:
+        lines.append(f"  ... and {hidden} more")
+    return "\n".join(lines)
 
 
 class CMCheckpointer(Checkpointer):
@@ -49,14 +108,12 @@ class CMCheckpointer(Checkpointer):
 
     def load(self, path, checkpointables=None):
         if path and not os.path.isfile(path):
-            raise FileNotFoundError(f"Checkpoint not found: {path} (MODEL.WEIGHTS or last_checkpoint)")
+            raise MissingFileError(f"checkpoint not found: {path} (MODEL.WEIGHTS or last_checkpoint)")
         self._path = path
         return super().load(path, checkpointables)
 
     def _load_file(self, f):
-        # Checkpoints hold tensors, numbers, strings and plain containers only, so they load
-        # under torch's safe ``weights_only`` unpickler (the default since torch 2.6).
-        return torch.load(f, map_location=torch.device("cpu"), weights_only=True)
+        return read_checkpoint(f)
 
     def _load_model(self, checkpoint):
         state = checkpoint["model"]
@@ -69,12 +126,9 @@ class CMCheckpointer(Checkpointer):
         shapes = sorted((k, tuple(v.shape), tuple(model_state[k].shape)) for k, v in state.items()
                         if k in model_state and tuple(v.shape) != tuple(model_state[k].shape))
         if self.strict and (missing or unexpected or shapes):
-            lines = [f"Checkpoint {getattr(self, '_path', '')} does not match the model "
-                     "(strict loading; set MODEL.STRICT_LOAD False to load the matching keys only):"]
-            lines += [f"  missing in checkpoint: {k}" for k in missing]
-            lines += [f"  unexpected in checkpoint: {k}" for k in unexpected]
-            lines += [f"  shape mismatch: {k}: checkpoint {a} vs model {b}" for k, a, b in shapes]
-            raise IncompatibleCheckpointError("\n".join(lines))
+            guess = _architecture_guess(checkpoint.get("config"), self.extra_state.get("config"))
+            raise IncompatibleCheckpointError(_mismatch_message(getattr(self, "_path", ""), missing, unexpected,
+                                                                shapes, guess))
         for k in missing:
             logger.warning("Skipped (missing in checkpoint): %s", k)
         for k in unexpected:

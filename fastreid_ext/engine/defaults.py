@@ -1,15 +1,24 @@
-"""``setup()``: the config pipeline of every entry point (FastReID's order, plus device and seed)."""
+"""The one config builder and logging setup of every tool; ``setup()`` for training (FastReID's order)."""
+import difflib
 import logging
+import os
+import re
+import sys
 
 import torch
+from fastreid.config import CfgNode
 from fastreid.engine import default_setup
 from fastreid.utils import comm
 from fastreid.utils.logger import setup_logger
 
 from ..config import get_cfg, load_projects
+from ..utils import ConfigError, remove_stale_temporaries
 from .seeding import seed_everything
 
 logger = logging.getLogger(__name__)
+
+# The messages of yacs for a key the config does not have (merge_from_file / merge_from_list).
+_UNKNOWN_KEY = re.compile(r"Non-existent (?:config )?key: (\S+)")
 
 
 def resolve_device(cfg):
@@ -21,28 +30,86 @@ def resolve_device(cfg):
     if cfg.MODEL.DEVICE == "auto":
         cfg.MODEL.DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
     if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"MODEL.DEVICE is {cfg.MODEL.DEVICE!r} but CUDA is not available; "
-                           "use MODEL.DEVICE auto or cpu")
+        raise ConfigError(f"MODEL.DEVICE is {cfg.MODEL.DEVICE!r} but CUDA is not available; "
+                          "use MODEL.DEVICE auto or cpu")
     if cfg.SOLVER.AMP.ENABLED and not cfg.MODEL.DEVICE.startswith("cuda"):
         logger.warning("SOLVER.AMP.ENABLED needs CUDA: turned off on %s", cfg.MODEL.DEVICE)
         cfg.SOLVER.AMP.ENABLED = False
     return cfg
 
 
-def setup(args):
-    """get_cfg -> merge_from_file -> merge_from_list -> device/seed -> freeze -> default_setup."""
+def _keys(node, prefix=""):
+    for key, value in node.items():
+        if isinstance(value, CfgNode):
+            yield from _keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def _config_error(cfg, error, where):
+    """A :class:`ConfigError` for a yacs merge error, with the closest valid key of an unknown one."""
+    message = str(error.args[0]) if error.args else str(error)
+    unknown = _UNKNOWN_KEY.search(message)
+    if unknown is None:
+        return ConfigError(f"{where}: {message}")
+    key = unknown.group(1)
+    close = difflib.get_close_matches(key, list(_keys(cfg)), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return ConfigError(f"{where}: unknown config key {key}{hint}")
+
+
+def build_config(config_file="", opts=(), freeze=True):
+    """get_cfg -> merge_from_file -> merge_from_list -> device (-> freeze): the config of every tool.
+
+    Raises:
+        ConfigError: a missing config file, an unknown key (naming the closest valid one), a value of the
+            wrong type, or an odd override list.
+    """
     cfg = get_cfg()
-    if args.config_file:
-        cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
+    if config_file:
+        if not os.path.isfile(config_file):
+            raise ConfigError(f"--config-file {config_file}: no such file")
+        try:
+            cfg.merge_from_file(config_file)
+        except (AssertionError, KeyError, ValueError) as error:
+            raise _config_error(cfg, error, config_file) from error
+    opts = list(opts or [])
+    if len(opts) % 2:
+        raise ConfigError(f"config overrides come in KEY VALUE pairs, got {len(opts)} words: {' '.join(opts)}")
+    try:
+        cfg.merge_from_list(opts)
+    except (AssertionError, KeyError, ValueError) as error:
+        raise _config_error(cfg, error, "KEY VALUE overrides") from error
     resolve_device(cfg)
+    if freeze:
+        cfg.freeze()
+    return cfg
+
+
+def setup_logging(output_dir="", rank=0, names=("fastreid", "fastreid_ext", *PROJECTS), stream=None):
+    """FastReID's log format for ``names`` at level INFO on standard output (``stream``: another one, e.g.
+    ``sys.stderr`` for tools whose results go to standard output), and into ``output_dir/log.txt`` when given."""
+    for name in names:
+        named = setup_logger(output_dir or None, distributed_rank=rank, name=name)
+        named.setLevel(logging.INFO)
+        for handler in named.handlers:
+            if stream is not None and getattr(handler, "stream", None) is sys.stdout:
+                handler.setStream(stream)
+
+
+def setup(args):
+    """The config of ``args.config_file`` and ``args.opts`` (:func:`build_config`), a drawn seed when
+    ``SEED`` < 0, frozen -> FastReID's default_setup (OUTPUT_DIR, config.yaml, log) -> seeding."""
+    cfg = build_config(args.config_file, args.opts, freeze=False)
     if cfg.SEED < 0:
         # Draw the seed once on rank 0 and record it in config.yaml, so the run can be repeated.
         cfg.SEED = int(comm.all_gather(int(torch.randint(0, 2 ** 31 - 1, ()).item()))[0])
     cfg.freeze()
     default_setup(cfg, args)
     # FastReID's default_setup only configures the "fastreid" logger.
-    for name in ("fastreid_ext", *load_projects()):
-        setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name=name)
+    setup_logging(cfg.OUTPUT_DIR, comm.get_rank(), names=("fastreid_ext", *load_projects()))
+    if comm.is_main_process():
+        for path in remove_stale_temporaries(cfg.OUTPUT_DIR):
+            logger.info("Removed %s, left by a write that was interrupted", path)
     seed_everything(cfg.SEED, cfg.DETERMINISTIC)
     return cfg

@@ -1,10 +1,9 @@
-"""Trained models for inference: ``load_trained_model`` (every tool's entry), ``evaluate_checkpoint`` (--eval-only)."""
-import os
-
-import torch
+"""Trained models for inference: ``load_trained_model`` (every tool's entry) and ``evaluate_checkpoint`` (``--eval-only``)."""
 from fastreid.config import CfgNode
 
 from ..data.datasets.regdb import check_trial
+from ..utils import CheckpointError
+from .checkpoint import read_checkpoint
 from .trainer import CMTrainer
 
 
@@ -40,7 +39,8 @@ def evaluate_checkpoint(cfg: CfgNode) -> dict:
 
 def _checkpoint_config(path):
     """The config stored in a checkpoint written by this package, or None (e.g. a FastReID checkpoint)."""
-    if not path or not os.path.isfile(path):
-        raise FileNotFoundError(f"MODEL.WEIGHTS: checkpoint not found: {path!r}")
-    text = torch.load(path, map_location="cpu", weights_only=True).get("config")
+    if not path:
+        raise CheckpointError("MODEL.WEIGHTS is empty: give the trained checkpoint, e.g. MODEL.WEIGHTS "
+                              "output/run/model_final.pth")
+    text = read_checkpoint(path).get("config")
     return CfgNode.load_cfg(text) if text else None

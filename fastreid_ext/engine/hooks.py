@@ -1,4 +1,5 @@
 """Training hooks that FastReID lacks."""
+from fastreid.engine.hooks import PeriodicWriter
 from fastreid.engine.train_loop import HookBase
 from fastreid.utils import comm
 
@@ -22,3 +23,18 @@ class EpochReseed(HookBase):
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(trainer.epoch)
         trainer._trainer._data_loader_iter = iter(loader)
+
+
+class FirstIterationWriter(PeriodicWriter):
+    """FastReID's ``PeriodicWriter`` (every ``SOLVER.LOG_PERIOD`` iterations and after the last), which also
+    writes after the first iteration of a run, so that a new or resumed run shows its losses at once."""
+
+    def before_train(self):
+        self._first_iter = self.trainer.iter
+
+    def after_step(self):
+        super().after_step()
+        it = self.trainer.iter
+        if it == self._first_iter and (it + 1) % self._period and it != self.trainer.max_iter - 1:
+            for writer in self._writers:
+                writer.write()

@@ -12,8 +12,9 @@ from fastreid.utils import comm
 from ..data import build_cm_dataset, build_cm_test_loader, build_cm_train_loader
 from ..evaluation import CrossModalityEvaluator, extract
 from ..evaluation.extractor import concat_results
+from ..utils import ConfigError
 from .checkpoint import CMCheckpointer
-from .hooks import EpochReseed
+from .hooks import EpochReseed, FirstIterationWriter
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class CMTrainer(DefaultTrainer):
         hooks = [EpochReseed()]
         for hook in super().build_hooks():
             if isinstance(hook, fr_hooks.PeriodicWriter):
-                hook = fr_hooks.PeriodicWriter(self.build_writers(), self.cfg.SOLVER.LOG_PERIOD)
+                hook = FirstIterationWriter(self.build_writers(), self.cfg.SOLVER.LOG_PERIOD)
             hooks.append(hook)
         return hooks
 
@@ -76,7 +77,7 @@ class CMTrainer(DefaultTrainer):
         own = getattr(heads, "test_attributes", None)
         sources = list(cfg.TEST.ATTRIBUTES) or [own or "n/a"]
         if own is None and sources != ["n/a"]:
-            raise ValueError(f"TEST.ATTRIBUTES {sources} needs a head that reads attributes; "
+            raise ConfigError(f"TEST.ATTRIBUTES {sources} needs a head that reads attributes; "
                              f"{type(heads).__name__} does not")
         results = OrderedDict()
         try:
@@ -113,8 +114,8 @@ def _check_attributes(cfg, train_set):
     if not wanted:
         return
     if not train_set.has_attributes:
-        raise ValueError(f"MODEL.HEADS.NUM_ATTRIBUTES is {wanted} but the training set "
+        raise ConfigError(f"MODEL.HEADS.NUM_ATTRIBUTES is {wanted} but the training set "
                          f"{tuple(cfg.DATASETS.NAMES)} has no attributes: set DATASETS.<NAME>.ATTRIBUTES")
     found = len(train_set.img_items[0].attributes)
     if found != wanted:
-        raise ValueError(f"MODEL.HEADS.NUM_ATTRIBUTES is {wanted} but the training set has {found} attributes")
+        raise ConfigError(f"MODEL.HEADS.NUM_ATTRIBUTES is {wanted} but the training set has {found} attributes")

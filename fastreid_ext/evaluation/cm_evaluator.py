@@ -69,6 +69,14 @@ def _describe(setting):
     return (match["mode"], match["shots"], match["sampler"]) if match else ("-", "-", "-")
 
 
+def trials_file_name(dataset_name, test_attributes="n/a"):
+    """The per-trial CSV of one dataset and test-time attribute source: ``SYSUMM01_pred_trials.csv``, or
+    ``SYSUMM01_trials.csv`` for a model without attributes (``n/a``)."""
+    if test_attributes == "n/a":
+        return f"{dataset_name}_trials.csv"
+    return f"{dataset_name}_{test_attributes}_trials.csv"
+
+
 class CrossModalityEvaluator(DatasetEvaluator):
     """Scores each trial of each setting of a cross-modality test set.
 
@@ -80,7 +88,8 @@ class CrossModalityEvaluator(DatasetEvaluator):
     ``rerank`` each setting gets a second, re-ranked row.
 
     Per setting, Rank-1/5/10/20, mAP and mINP (percent) are reported as mean and standard deviation
-    (population, over trials): printed as a table, written per trial to ``<output_dir>/<dataset>_trials.csv``,
+    (population, over trials): printed as a table, written per trial to ``<output_dir>/<dataset>_trials.csv``
+    (``<dataset>_<attributes>_trials.csv`` for a model with test-time attributes, one file per source),
     and returned flat for metrics.json under :func:`metric_key` (the mean and ``<metric>_std``).
     ``test_attributes`` names where the model's test-time attributes come from
     (``gt``/``pred``/``none``, ``n/a`` for models without attributes; ``na`` in the keys). When the model outputs
@@ -293,7 +302,7 @@ class CrossModalityEvaluator(DatasetEvaluator):
         if not self.output_dir or not comm.is_main_process():
             return
         os.makedirs(self.output_dir, exist_ok=True)
-        path = os.path.join(self.output_dir, f"{self.dataset.name}_trials.csv")
+        path = os.path.join(self.output_dir, trials_file_name(self.dataset.name, self.test_attributes))
         with open(path, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(records[0]))
             writer.writeheader()

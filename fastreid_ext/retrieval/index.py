@@ -6,6 +6,7 @@ import faiss
 import numpy as np
 from fastreid.config import configurable
 
+from ..utils import GalleryIndexError
 from .filter import id_selector, widening_search
 from .kinds import get_kind, plain_params
 from .persistence import load_gallery, read_header, save_gallery, verify_files
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 METRICS = {"cosine": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
 
 
-class FingerprintMismatchError(ValueError):
+class FingerprintMismatchError(GalleryIndexError):
     """The gallery features were made by another model than the one expected."""
 
 

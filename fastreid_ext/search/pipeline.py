@@ -20,11 +20,10 @@ import os
 import numpy as np
 from fastreid.config import CfgNode
 
-from ..config import get_cfg
 from ..data.build import build_cm_test_loader
 from ..data.datasets.attributes import PAPER_ATTRIBUTES
 from ..data.datasets.bases import MODALITY_NAMES
-from ..engine.defaults import resolve_device
+from ..engine.defaults import build_config
 from ..evaluation.extractor import extract
 from ..retrieval.index import FingerprintMismatchError, GalleryIndex
 from ..retrieval.persistence import checkpoint_fingerprint, read_header, verify_files
@@ -47,13 +46,7 @@ _NOT_SETTINGS = ("MODEL.WEIGHTS", "MODEL.DEVICE", "MODEL.LOSSES.", "MODEL.STRICT
 def inference_config(config_file, opts):
     """get_cfg -> merge_from_file -> merge_from_list -> device -> freeze, without the output directory
     that training's :func:`~fastreid_ext.engine.defaults.setup` writes into."""
-    cfg = get_cfg()
-    if config_file:
-        cfg.merge_from_file(config_file)
-    cfg.merge_from_list(opts)
-    resolve_device(cfg)
-    cfg.freeze()
-    return cfg
+    return build_config(config_file, opts)
 
 
 def _flatten(node, prefix=""):

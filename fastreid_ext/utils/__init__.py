@@ -1,3 +1,5 @@
-from .file_io import atomic_write
+from .errors import CheckpointError, ConfigError, DatasetError, GalleryIndexError, MissingFileError, UserError
+from .file_io import atomic_write, remove_stale_temporaries
 
-__all__ = ["atomic_write"]
+__all__ = ["CheckpointError", "ConfigError", "DatasetError", "GalleryIndexError", "MissingFileError", "UserError",
+           "atomic_write", "remove_stale_temporaries"]

@@ -8,6 +8,7 @@ from scipy.io import savemat
 from fastreid_ext.config import get_cfg
 from fastreid_ext.data.build import build_cm_dataset
 from fastreid_ext.data.datasets import INFRARED, SYSUMM01, Item
+from fastreid_ext.utils import DatasetError
 
 
 def public_seeded_gallery(base, test_ids, mode, shots, trial):
@@ -133,6 +134,12 @@ def test_missing_camera_folder_is_named(sysu_dir):
     os.rename(os.path.join(sysu_dir, "cam5"), os.path.join(sysu_dir, "cam5_moved"))
     with pytest.raises(RuntimeError, match=r"SYSU-MM01/cam5\" is not found"):
         SYSUMM01(root=os.path.dirname(sysu_dir))
+
+
+def test_missing_dataset_folder_names_datasets_root(tmp_path):
+    with pytest.raises(DatasetError, match=rf"\"{tmp_path}/SYSU-MM01\" is not found: set DATASETS.ROOT "
+                                           rf"\(now '{tmp_path}'\) to the folder that holds SYSU-MM01/"):
+        SYSUMM01(root=str(tmp_path))
 
 
 def test_empty_split_is_an_error(sysu_dir, trees):

@@ -5,7 +5,9 @@ import torch
 from torch import nn
 
 import fastreid_ext  # noqa: F401
+from fastreid_ext.config import get_cfg
 from fastreid_ext.engine.checkpoint import CMCheckpointer, IncompatibleCheckpointError
+from fastreid_ext.utils import CheckpointError
 
 
 def _model():
@@ -62,6 +64,40 @@ def test_shape_mismatch_fails_and_partial_load_skips(tmp_path, caplog):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.pth"):
         CMCheckpointer(_model()).load(str(tmp_path / "nope.pth"))
+
+
+def test_truncated_file_is_named(tmp_path):
+    CMCheckpointer(_model(), str(tmp_path)).save("model_final")
+    data = (tmp_path / "model_final.pth").read_bytes()
+    (tmp_path / "model_final.pth").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=rf"^{tmp_path}/model_final.pth cannot be read as a checkpoint, it "
+                                              r"may be truncated"):
+        CMCheckpointer(_model()).load(str(tmp_path / "model_final.pth"))
+
+
+def _config(**model):
+    cfg = get_cfg()
+    for key, value in model.items():
+        setattr(cfg.MODEL.BACKBONE, key, value)
+    return cfg.dump()
+
+
+def test_mismatch_is_summarised_with_the_likely_cause(tmp_path):
+    """Counts per kind, the first five keys of each, and the model keys on which the configs differ."""
+    wide = nn.Sequential(*[nn.Linear(3, 3) for _ in range(8)])
+    CMCheckpointer(wide, str(tmp_path), extra_state={"config": _config(DEPTH="18x")}).save("model_final")
+    narrow = nn.Sequential(nn.Linear(3, 4), nn.Linear(3, 3))
+    with pytest.raises(IncompatibleCheckpointError) as err:
+        CMCheckpointer(narrow, extra_state={"config": _config(DEPTH="50x", WEIGHTS="ignored")}).load(
+            str(tmp_path / "model_final.pth"))
+    lines = str(err.value).splitlines()
+    assert lines[0] == (f"checkpoint {tmp_path}/model_final.pth does not match the model: 0 missing, 12 unexpected "
+                        "and 2 mis-shaped keys (likely cause: checkpoint MODEL.BACKBONE.DEPTH 18x, config 50x); "
+                        "set MODEL.STRICT_LOAD False to load the matching keys only")
+    assert lines[1:] == ([f"  unexpected in checkpoint: {k}" for k in ("2.bias", "2.weight", "3.bias", "3.weight",
+                                                                         "4.bias")]
+                         + ["  shape mismatch: 0.bias: checkpoint (3,) vs model (4,)",
+                            "  shape mismatch: 0.weight: checkpoint (3, 3) vs model (4, 3)", "  ... and 7 more"])
 
 
 def test_failed_write_keeps_previous_checkpoint(tmp_path):

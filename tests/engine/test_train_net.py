@@ -48,13 +48,16 @@ def test_train_then_eval_only(synthvi_root, tmp_path):
     for loss in ("loss_cls", "loss_mmd", "loss_hct", "loss_attr"):
         assert loss in log
     assert "eta:" in log and "Extracting features" in log
+    # The first iteration is logged although SOLVER.LOG_PERIOD is 2.
+    assert "epoch/iter: 0/0 " in log and "epoch/iter: 0/1 " in log
     trained = _evaluations(out_dir / "metrics.json")
     assert len(trained) == 1 and "SYSUMM01/all-1shot-seeded/pred/Rank-1" in trained[0]
 
     eval_dir = tmp_path / "eval"
-    log = _run("--config-file", "projects/PAENet/configs/synthvi.yml", "--eval-only", "DATASETS.ROOT", synthvi_root,
+    # Flags after the overrides, as a user types them after a crash.
+    log = _run("--config-file", "projects/PAENet/configs/synthvi.yml", "DATASETS.ROOT", synthvi_root,
                "OUTPUT_DIR", str(eval_dir), "MODEL.WEIGHTS", str(out_dir / "model_final.pth"), *TINY,
-               "TEST.RERANK.ENABLED", "True")
+               "TEST.RERANK.ENABLED", "True", "--eval-only")
     evaluated = _evaluations(eval_dir / "metrics.json")
     assert len(evaluated) == 1
     for key, value in trained[0].items():
@@ -64,9 +67,19 @@ def test_train_then_eval_only(synthvi_root, tmp_path):
     assert "SYSUMM01/all-1shot-seeded/pred/rerank/mAP" in evaluated[0]
     assert "SYSUMM01/all-1shot-seeded/pred/mAP" in evaluated[0]
     assert "± " in log
-    with open(eval_dir / "SYSUMM01_trials.csv") as f:
-        trials = list(csv.DictReader(f))
-    assert {(r["rerank"], r["trial"]) for r in trials} == {(on, str(t)) for on in ("on", "off") for t in range(10)}
+    # synthvi.yml evaluates the predicted and the ground-truth attributes: one file each, named once in the log.
+    for source in ("pred", "gt"):
+        path = eval_dir / f"SYSUMM01_{source}_trials.csv"
+        with open(path) as f:
+            trials = list(csv.DictReader(f))
+        assert {(r["attributes"], r["rerank"], r["trial"]) for r in trials} == {
+            (source, on, str(t)) for on in ("on", "off") for t in range(10)}
+        assert log.count(str(path)) == 1
+
+    log = _run("--config-file", "projects/PAENet/configs/synthvi.yml", "DATASETS.ROOT", synthvi_root,
+               "OUTPUT_DIR", str(out_dir), *TINY, "SOLVER.MAX_EPOCH", "2", "--resume")
+    assert f"Loading checkpoint from {out_dir / 'model_final.pth'}" in log
+    assert "Starting training from epoch 1" in log and "epoch/iter: 1/" in log
 
     # A renamed/resized layer fails strict loading, naming the keys.
     proc = subprocess.run(

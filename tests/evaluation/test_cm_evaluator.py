@@ -83,7 +83,7 @@ def test_trial_mean_std_table_and_csv(tmp_path, caplog):
             "100.00 ± 0.00", "100.00 ± 0.00", "75.00 ± 25.00", "75.00 ± 25.00"] in rows
     assert ["RegDB", "-", "-", "t2v", "-", "pred", "off", "2"] in [row[:8] for row in rows]
 
-    with open(tmp_path / "RegDB_trials.csv") as f:
+    with open(tmp_path / "RegDB_pred_trials.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["setting"], r["direction"], r["trial"], r["Rank-1"], r["mAP"]) for r in rows] == [
         ("v2t", "v2t", "0", "100.0000", "100.0000"), ("v2t", "v2t", "1", "0.0000", "50.0000"),
@@ -183,7 +183,7 @@ def test_end_to_end_on_a_synthvi_set(synthvi_root, tmp_path):
         for metric in ("Rank-1", "Rank-20", "mAP", "mINP"):
             assert 0 <= results[f"{dataset.name}/{setting}/pred/{metric}"] <= 100
     assert 0 <= results[f"{dataset.name}/attributes/infrared/mA"] <= 100
-    with open(tmp_path / f"{dataset.name}_trials.csv") as f:
+    with open(tmp_path / f"{dataset.name}_pred_trials.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == sum(evaluator.num_trials.values())
 

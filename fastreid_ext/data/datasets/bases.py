@@ -9,6 +9,7 @@ import numpy as np
 
 from fastreid.data.datasets.bases import ImageDataset
 
+from ...utils import DatasetError
 from ..data_utils import check_image, is_image_file
 
 logger = logging.getLogger(__name__)
@@ -139,6 +140,16 @@ class CrossModalityDataset(ImageDataset):
     @property
     def name(self):
         return self.dataset_name
+
+    def check_before_run(self, required_files):
+        """FastReID's check, as a :class:`~fastreid_ext.utils.DatasetError` that says which config key to fix."""
+        for path in [required_files] if isinstance(required_files, str) else required_files:
+            if os.path.exists(path):
+                continue
+            if os.path.abspath(path) == os.path.abspath(self.dataset_dir):
+                raise DatasetError(f'"{path}" is not found: set DATASETS.ROOT (now {self.root!r}) to the folder '
+                                   f"that holds {os.path.basename(path)}/")
+            raise DatasetError(f'"{path}" is not found: {self.name} needs it (see the layout in the README)')
 
     def default_settings(self):
         raise NotImplementedError

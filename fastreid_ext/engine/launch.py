@@ -1,0 +1,48 @@
+"""Train or evaluate a model: ``python -m fastreid_ext.engine.launch``, the code of ``tools/train_net.py``."""
+import functools
+import logging
+
+from fastreid.engine import launch
+
+from .args import ArgumentParser, add_launch_arguments, run_tool
+from .defaults import setup
+from .evaluate import evaluate_checkpoint
+from .trainer import CMTrainer
+
+logger = logging.getLogger(__name__)
+
+USAGE = """Train or evaluate any fastreid_ext / project model: FastReID's command line.
+
+    python tools/train_net.py --config-file projects/PAENet/configs/sysu.yml [--resume] [--eval-only] \\
+        [--num-gpus N] [--num-machines M --machine-rank R --dist-url URL] [KEY VALUE ...]
+"""
+
+
+def argument_parser():
+    return add_launch_arguments(ArgumentParser(USAGE))
+
+
+def main(args):
+    """Evaluate ``MODEL.WEIGHTS`` (``--eval-only``) or train (from the last checkpoint with ``--resume``)."""
+    cfg = setup(args)
+    if args.eval_only:
+        return evaluate_checkpoint(cfg)
+    trainer = CMTrainer(cfg)
+    trainer.resume_or_load(resume=args.resume)
+    if trainer.start_epoch >= trainer.max_epoch:
+        # (FastReID's hooks fail on a run without epochs.)
+        logger.info("%s has finished its %d epochs: nothing to resume (raise SOLVER.MAX_EPOCH to train on, or "
+                    "evaluate with --eval-only)", cfg.OUTPUT_DIR, trainer.max_epoch)
+        return {}
+    return trainer.train()
+
+
+def cli(argv=None):
+    """Parse ``argv`` and run :func:`main` in ``--num-gpus`` processes per machine (FastReID's ``launch``)."""
+    args = argument_parser().parse_args(argv)
+    launch(functools.partial(run_tool, main), args.num_gpus, num_machines=args.num_machines,
+           machine_rank=args.machine_rank, dist_url=args.dist_url, args=(args,))
+
+
+if __name__ == "__main__":
+    cli()
