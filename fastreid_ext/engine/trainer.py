@@ -38,11 +38,13 @@ class CMTrainer(DefaultTrainer):
 
     @classmethod
     def build_checkpointer(cls, cfg, model, optimizer=None, scheduler=None):
-        """A strict, atomic checkpointer that also stores the run's config (``checkpoint["config"]``)."""
+        """A strict, atomic checkpointer that also stores the run's config (``checkpoint["config"]``) and
+        keeps ``SOLVER.CHECKPOINT_KEEP`` periodic files."""
         model = getattr(model, "module", model)
         optimizer = {"optimizer": optimizer} if optimizer is not None else {}
         return CMCheckpointer(model, cfg.OUTPUT_DIR, strict=cfg.MODEL.STRICT_LOAD,
                               save_to_disk=comm.is_main_process(), extra_state={"config": cfg.dump()},
+                              keep=cfg.SOLVER.CHECKPOINT_KEEP, final_weights_only=cfg.SOLVER.FINAL_WEIGHTS_ONLY,
                               **optimizer, **(scheduler or {}))
 
     @classmethod
