@@ -8,17 +8,19 @@ from .seeding import derive_seed, seed_everything
 class EpochReseed(HookBase):
     """Before each epoch: reseed every RNG from (SEED, epoch, rank) and restart the data stream.
 
-    The sampler's ``set_epoch`` makes its batches a function of the epoch, and the loader's
-    workers draw their seeds from the freshly seeded torch RNG, so epoch e sees the same images
-    and augmentations whether the run got there directly or was resumed at e. This is what makes
-    ``--resume`` exact.
+    The batch sampler's ``set_epoch`` makes its batches, and the seed each item is augmented with,
+    a function of the epoch (see :class:`~fastreid_ext.data.samplers.SeededBatchSampler`), so
+    epoch e sees the same images and augmentations whether the run got there directly or was
+    resumed at e, with persistent loader workers. This is what makes ``--resume`` exact.
     """
 
     def before_epoch(self):
         trainer = self.trainer
         seed_everything(derive_seed(trainer.cfg.SEED, trainer.epoch, comm.get_rank()))
         loader = trainer.data_loader
-        sampler = loader.sampler if loader.batch_sampler is None else loader.batch_sampler.sampler
+        sampler = loader.batch_sampler
+        if not hasattr(sampler, "set_epoch"):
+            sampler = loader.sampler if sampler is None else sampler.sampler
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(trainer.epoch)
         trainer._trainer._data_loader_iter = iter(loader)
