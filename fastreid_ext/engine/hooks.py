@@ -1,8 +1,12 @@
 """Training hooks that FastReID lacks."""
+import logging
+
 from fastreid.engine.train_loop import HookBase
 from fastreid.utils import comm
 
 from .seeding import derive_seed, seed_everything
+
+logger = logging.getLogger(__name__)
 
 
 class EpochReseed(HookBase):
@@ -24,3 +28,23 @@ class EpochReseed(HookBase):
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(trainer.epoch)
         trainer._trainer._data_loader_iter = iter(loader)
+
+
+class AMPSkippedSteps(HookBase):
+    """Counts the steps the AMP GradScaler skipped (gradients with inf/NaN: the scale then drops) and
+    puts the running count in the event storage as ``amp_skipped_steps`` (logged at the end)."""
+
+    def __init__(self):
+        self.skipped = 0
+        self._scale = None
+
+    def before_step(self):
+        self._scale = self.trainer._trainer.grad_scaler.get_scale()
+
+    def after_step(self):
+        if self.trainer._trainer.grad_scaler.get_scale() < self._scale:
+            self.skipped += 1
+        self.trainer.storage.put_scalar("amp_skipped_steps", self.skipped, smoothing_hint=False)
+
+    def after_train(self):
+        logger.info("AMP: GradScaler skipped %d of %d steps", self.skipped, self.trainer.iter)
