@@ -23,9 +23,9 @@ def _add_engine_config(cfg):
     cfg.MODEL.DEVICE = "auto"
     # Loading MODEL.WEIGHTS fails on missing/unexpected/mismatched keys; False loads what matches.
     cfg.MODEL.STRICT_LOAD = True
-    # Data-loading worker processes per training/test loader; -1 ("auto"): the usable CPUs / local processes - 1.
+    # Data-loading worker processes per training/test loader; -1 ("auto"): usable CPUs / local processes - 1.
     cfg.DATALOADER.NUM_WORKERS = -1
-    # Decode and resize every training image once into shared memory (N x H x W x 3 bytes; SYSU-MM01: ~4.2 GB).
+    # Decode and resize every training image once, shared by the workers (N x H x W x 3 bytes; SYSU: 4.2 GB).
     cfg.DATALOADER.CACHE_IMAGES = False
     # Run seed; negative draws one and records it in config.yaml. Epoch e reseeds with (SEED, e, rank).
     cfg.SEED = -1

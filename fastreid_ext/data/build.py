@@ -42,8 +42,9 @@ def build_image_cache(items, transforms, num_workers):
     ``Resize``, so applying it again to a cached image changes nothing)."""
     first = transforms.common.transforms[0]
     if not isinstance(first, T.Resize):
-        raise ValueError(f"DATALOADER.CACHE_IMAGES caches resized images, but the training pipeline starts with "
-                         f"{type(first).__name__}, not a Resize (turn off INPUT.AUTOAUG or DATALOADER.CACHE_IMAGES)")
+        raise ValueError(f"DATALOADER.CACHE_IMAGES caches resized images, but the training pipeline starts "
+                         f"with {type(first).__name__}, not a Resize (turn off INPUT.AUTOAUG or "
+                         "DATALOADER.CACHE_IMAGES)")
     return ImageCache([item[0] for item in items], first.size, first, threads=num_workers)
 
 

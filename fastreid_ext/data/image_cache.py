@@ -48,7 +48,8 @@ class ImageCache:
             raise MemoryError(f"DATALOADER.CACHE_IMAGES: {len(paths)} images at {height}x{width} need "
                               f"{need / 2 ** 30:.1f} GiB, more than {max_fraction:.0%} of the "
                               f"{free / 2 ** 30:.1f} GiB available; set DATALOADER.CACHE_IMAGES False")
-        logger.info("Caching %d decoded training images at %dx%d: %.2f GiB", len(paths), height, width, need / 2 ** 30)
+        logger.info("Caching %d decoded training images at %dx%d: %.2f GiB", len(paths), height, width,
+                    need / 2 ** 30)
         self.array = np.empty((len(paths), height, width, 3), dtype=np.uint8)
 
         def load(i):

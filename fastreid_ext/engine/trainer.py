@@ -46,7 +46,8 @@ class CMTrainer(DefaultTrainer):
         optimizer = {"optimizer": optimizer} if optimizer is not None else {}
         return CMCheckpointer(model, cfg.OUTPUT_DIR, strict=cfg.MODEL.STRICT_LOAD,
                               save_to_disk=comm.is_main_process(), extra_state={"config": cfg.dump()},
-                              keep=cfg.SOLVER.CHECKPOINT_KEEP, final_weights_only=cfg.SOLVER.FINAL_WEIGHTS_ONLY,
+                              keep=cfg.SOLVER.CHECKPOINT_KEEP,
+                              final_weights_only=cfg.SOLVER.FINAL_WEIGHTS_ONLY,
                               **optimizer, **(scheduler or {}))
 
     @classmethod

@@ -6,7 +6,13 @@ import torch
 from fastreid.utils import comm
 
 from fastreid_ext.config import get_cfg
-from fastreid_ext.data import CMDataset, build_cm_dataset, build_cm_test_loader, build_cm_train_loader, image_cache
+from fastreid_ext.data import (
+    CMDataset,
+    build_cm_dataset,
+    build_cm_test_loader,
+    build_cm_train_loader,
+    image_cache,
+)
 from fastreid_ext.data.build import resolve_num_workers
 from fastreid_ext.data.samplers import CrossModalityIdentitySampler
 
@@ -76,7 +82,8 @@ def _epochs(loader, epochs, n=3):
 
 
 def _same(a, b):
-    return all(x["img_paths"] == y["img_paths"] and torch.equal(x["images"], y["images"]) for x, y in zip(a, b))
+    return all(x["img_paths"] == y["img_paths"] and torch.equal(x["images"], y["images"])
+               for x, y in zip(a, b))
 
 
 def test_persistent_workers_give_the_batches_of_the_main_process(sysu_dir):
@@ -113,7 +120,7 @@ def test_image_cache_needs_resize_first_and_memory(sysu_dir, monkeypatch):
     cfg = tiny_cfg(os.path.dirname(sysu_dir))
     cfg.DATALOADER.CACHE_IMAGES = True
     cfg.INPUT.AUTOAUG.ENABLED = True
-    with pytest.raises(ValueError, match="DATALOADER.CACHE_IMAGES caches resized images.*starts with RandomApply"):
+    with pytest.raises(ValueError, match="CACHE_IMAGES caches resized images.*starts with RandomApply"):
         build_cm_train_loader(cfg)
     cfg.INPUT.AUTOAUG.ENABLED = False
     monkeypatch.setattr(image_cache, "available_memory", lambda: 1000)

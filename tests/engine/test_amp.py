@@ -1,4 +1,4 @@
-"""SOLVER.AMP.ENABLED on CUDA: a few PAENet training steps with fp16 autocast, losses in fp32, skipped steps counted."""
+"""SOLVER.AMP.ENABLED on CUDA: PAENet steps under fp16 autocast, losses in fp32, skipped steps counted."""
 import pytest
 import torch
 

@@ -98,9 +98,11 @@ def test_keep_last_n_periodic_checkpoints(tmp_path):
     (tmp_path / "model_best.pth").write_bytes(b"best")
     for epoch in range(5):
         ck.save(f"model_{epoch:04d}", epoch=epoch)
-    assert sorted(os.listdir(tmp_path)) == ["last_checkpoint", "model_0003.pth", "model_0004.pth", "model_best.pth"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "last_checkpoint", "model_0003.pth", "model_0004.pth", "model_best.pth"]
     ck.save("model_final", epoch=5)
-    assert sorted(p for p in os.listdir(tmp_path) if p.startswith("model_0")) == ["model_0003.pth", "model_0004.pth"]
+    periodic = sorted(p for p in os.listdir(tmp_path) if p.startswith("model_0"))
+    assert periodic == ["model_0003.pth", "model_0004.pth"]
     assert (tmp_path / "model_best.pth").read_bytes() == b"best"
     # epochs past 9999 still sort by number, not by name
     ck.save("model_10000", epoch=10000)

@@ -67,7 +67,8 @@ def test_a_download_lands_in_the_cache(torch_home, monkeypatch):
         os.makedirs(directory, exist_ok=True)
         torch.save(state, directory / os.path.basename(weights.url))
     monkeypatch.setattr(pretrained, "_download", download)
-    assert pretrained.hub_checkpoint("18x") == str(torch_home / "hub" / "checkpoints" / "resnet18-f37072fd.pth")
+    expected = torch_home / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    assert pretrained.hub_checkpoint("18x") == str(expected)
 
 
 def test_depth_without_torchvision_weights_is_an_error(torch_home):

@@ -91,7 +91,8 @@ class CrossModalityIdentitySampler(Sampler):
                 # self._index[pid] is (visible indices, infrared indices): the global batch's visible
                 # draws, then its infrared ones; this rank keeps its identities, visible block first.
                 draws = [[self._draw(image_rng, self._index[pid][m], K) for pid in pids] for m in (0, 1)]
-                yield from [i for m in (0, 1) for drawn in draws[m][self._rank::self._world_size] for i in drawn]
+                mine = slice(self._rank, None, self._world_size)
+                yield from [i for m in (0, 1) for drawn in draws[m][mine] for i in drawn]
 
     @staticmethod
     def _draw(rng, indices, k):

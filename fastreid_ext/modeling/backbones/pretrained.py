@@ -1,4 +1,4 @@
-"""ImageNet ResNet weights for ``MODEL.BACKBONE.PRETRAIN`` without a path: torch's hub cache, else torchvision."""
+"""ImageNet ResNet weights for ``MODEL.BACKBONE.PRETRAIN`` without a path: hub cache or torchvision."""
 import glob
 import logging
 import os
@@ -30,8 +30,8 @@ def hub_checkpoint(depth: str) -> str:
     place, the directory and the URL.
     """
     if depth not in TORCHVISION_WEIGHTS:
-        raise ValueError(f"MODEL.BACKBONE.PRETRAIN True without PRETRAIN_PATH: no torchvision ImageNet weights "
-                         f"for MODEL.BACKBONE.DEPTH {depth!r} (have {sorted(TORCHVISION_WEIGHTS)}); "
+        raise ValueError(f"MODEL.BACKBONE.PRETRAIN True without PRETRAIN_PATH: no torchvision ImageNet "
+                         f"weights for MODEL.BACKBONE.DEPTH {depth!r} (have {sorted(TORCHVISION_WEIGHTS)}); "
                          "set MODEL.BACKBONE.PRETRAIN_PATH")
     weights = TORCHVISION_WEIGHTS[depth]
     directory = os.path.join(torch.hub.get_dir(), "checkpoints")
@@ -46,7 +46,7 @@ def hub_checkpoint(depth: str) -> str:
         _download(weights)
     except Exception as e:  # urllib, ssl and socket errors alike
         raise FileNotFoundError(
-            f"MODEL.BACKBONE.PRETRAIN True without PRETRAIN_PATH: {name} is not in torch's hub cache and could "
-            f"not be downloaded ({type(e).__name__}: {e}). Place {weights.url} at {wanted} "
+            f"MODEL.BACKBONE.PRETRAIN True without PRETRAIN_PATH: {name} is not in torch's hub cache and "
+            f"could not be downloaded ({type(e).__name__}: {e}). Place {weights.url} at {wanted} "
             "(the directory follows $TORCH_HOME), or set MODEL.BACKBONE.PRETRAIN_PATH") from None
     return wanted
