@@ -1,9 +1,28 @@
 """``CMDataset``: FastReID's ``CommDataset`` for cross-modality items, returning the batch-dict fields."""
+import random
+from contextlib import contextmanager
+
+import numpy as np
 import torch
 from fastreid.data.common import CommDataset
 
 from .data_utils import read_image
 from .datasets.bases import Item
+
+
+@contextmanager
+def seeded_rngs(seed):
+    """Seed python's, numpy's and torch's CPU RNGs with ``seed`` inside the block, then restore them."""
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.default_generator.manual_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
 
 
 class CMDataset(CommDataset):
@@ -13,11 +32,19 @@ class CMDataset(CommDataset):
     0..N-1 when ``relabel``), ``camids`` (relabelled likewise), ``modalities`` (0 visible,
     1 infrared), ``img_paths`` and, when the items have attributes, ``attributes`` ((A,) float32).
     Items must have attributes for every identity or for none.
+
+    ``dataset[(index, seed)]`` (what :class:`~fastreid_ext.data.samplers.SeededBatchSampler` yields)
+    transforms item ``index`` with the RNGs seeded by ``seed``. ``image_cache`` (an
+    :class:`~fastreid_ext.data.image_cache.ImageCache` of the items' paths, in order) replaces
+    reading the files.
     """
 
-    def __init__(self, img_items, transform=None, relabel=True):
+    def __init__(self, img_items, transform=None, relabel=True, image_cache=None):
         img_items = [Item._make(item) for item in img_items]
         super().__init__(img_items, transform, relabel)
+        if image_cache is not None and len(image_cache) != len(img_items):
+            raise ValueError(f"image_cache holds {len(image_cache)} images for {len(img_items)} items")
+        self.image_cache = image_cache
         without = sorted({str(item.pid) for item in img_items if item.attributes is None})
         self.has_attributes = any(item.attributes is not None for item in img_items)
         if self.has_attributes and without:
@@ -28,8 +55,12 @@ class CMDataset(CommDataset):
             raise ValueError(f"items have attribute vectors of different lengths {sorted(lengths)}")
 
     def __getitem__(self, index):
+        if isinstance(index, tuple):
+            index, seed = index
+            with seeded_rngs(seed):
+                return self[index]
         img_path, pid, camid, modality, attributes = self.img_items[index]
-        img = read_image(img_path)
+        img = read_image(img_path) if self.image_cache is None else self.image_cache[index]
         if self.transform is not None:
             img = self.transform(img, modality)
         if self.relabel:

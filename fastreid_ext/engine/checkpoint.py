@@ -1,7 +1,8 @@
-"""Strict, atomic checkpoints on top of FastReID's :class:`Checkpointer`."""
+"""Strict, atomic, bounded checkpoints on top of FastReID's :class:`Checkpointer`."""
 import logging
 import os
 import pickle
+import re
 
 import torch
 from fastreid.config import CfgNode
@@ -16,6 +17,9 @@ _LISTED = 5
 # Config keys that do not shape the model's state dict.
 _NOT_ARCHITECTURE = ("MODEL.WEIGHTS", "MODEL.DEVICE", "MODEL.STRICT_LOAD", "MODEL.BACKBONE.PRETRAIN",
                      "MODEL.LOSSES.")
+# The periodic checkpoints of FastReID's PeriodicCheckpointer: model_<epoch>.pth.
+_PERIODIC = re.compile(r"^model_(\d+)\.pth$")
+
 
 
 class IncompatibleCheckpointError(CheckpointError):
@@ -74,26 +78,36 @@ def _mismatch_message(path, missing, unexpected, shapes, guess):
 
 
 class CMCheckpointer(Checkpointer):
-    """FastReID's checkpointer with atomic writes and strict loading.
+    """FastReID's checkpointer with atomic writes, strict loading and bounded disk use.
 
     Args:
         strict: missing, unexpected or shape-mismatched keys raise
             :class:`IncompatibleCheckpointError` listing them (``MODEL.STRICT_LOAD``). With
             ``strict=False`` the matching keys load and every skipped key is logged.
         extra_state: a dict saved in every checkpoint (e.g. the config), returned by ``load``.
+        keep: after saving a periodic ``model_<epoch>.pth``, delete the older ones so that the
+            last ``keep`` remain (``SOLVER.CHECKPOINT_KEEP``); 0 keeps them all.
+        final_weights_only: ``model_final.pth`` holds the model, the extra state and the epoch but
+            no optimizer or scheduler state (``SOLVER.FINAL_WEIGHTS_ONLY``).
     """
 
-    def __init__(self, model, save_dir="", *, strict=True, extra_state=None, **kwargs):
+    def __init__(self, model, save_dir="", *, strict=True, extra_state=None, keep=0, final_weights_only=False,
+                 **kwargs):
         super().__init__(model, save_dir, **kwargs)
+        if keep < 0:
+            raise ValueError(f"SOLVER.CHECKPOINT_KEEP must be >= 0 (0 keeps every checkpoint), got {keep}")
         self.strict = strict
         self.extra_state = dict(extra_state or {})
+        self.keep = keep
+        self.final_weights_only = final_weights_only
 
     def save(self, name, **kwargs):
         if not self.save_dir or not self.save_to_disk:
             return
         data = {"model": self.model.state_dict()}
-        for key, obj in self.checkpointables.items():
-            data[key] = obj.state_dict()
+        if not (self.final_weights_only and name == "model_final"):
+            for key, obj in self.checkpointables.items():
+                data[key] = obj.state_dict()
         data.update(self.extra_state)
         data.update(kwargs)
         basename = f"{name}.pth"
@@ -101,6 +115,15 @@ class CMCheckpointer(Checkpointer):
         self.logger.info("Saving checkpoint to %s", path)
         atomic_write(path, lambda f: torch.save(data, f))
         self.tag_last_checkpoint(basename)
+        if self.keep and _PERIODIC.match(basename):
+            self._prune()
+
+    def _prune(self):
+        """Delete the periodic checkpoints older than the last ``keep`` (by epoch number)."""
+        found = sorted((int(m.group(1)), f) for f in os.listdir(self.save_dir) if (m := _PERIODIC.match(f)))
+        for _, old in found[:-self.keep]:
+            self.logger.info("Removing old checkpoint %s (SOLVER.CHECKPOINT_KEEP %d)", old, self.keep)
+            os.remove(os.path.join(self.save_dir, old))
 
     def tag_last_checkpoint(self, last_filename_basename):
         atomic_write(os.path.join(self.save_dir, "last_checkpoint"),

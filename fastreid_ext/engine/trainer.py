@@ -14,7 +14,7 @@ from ..evaluation import CrossModalityEvaluator, extract
 from ..evaluation.extractor import concat_results
 from ..utils import ConfigError
 from .checkpoint import CMCheckpointer
-from .hooks import EpochReseed, FirstIterationWriter
+from .hooks import AMPSkippedSteps, EpochReseed, FirstIterationWriter
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ class CMTrainer(DefaultTrainer):
         # the PeriodicCheckpointer hook saves atomically and the resume path loads strictly.
         self.checkpointer = self.build_checkpointer(self.cfg, self.model, self.optimizer, self.scheduler)
         hooks = [EpochReseed()]
+        if self.cfg.SOLVER.AMP.ENABLED:
+            hooks.append(AMPSkippedSteps())
         for hook in super().build_hooks():
             if isinstance(hook, fr_hooks.PeriodicWriter):
                 hook = FirstIterationWriter(self.build_writers(), self.cfg.SOLVER.LOG_PERIOD)
@@ -39,11 +41,14 @@ class CMTrainer(DefaultTrainer):
 
     @classmethod
     def build_checkpointer(cls, cfg, model, optimizer=None, scheduler=None):
-        """A strict, atomic checkpointer that also stores the run's config (``checkpoint["config"]``)."""
+        """A strict, atomic checkpointer that also stores the run's config (``checkpoint["config"]``) and
+        keeps ``SOLVER.CHECKPOINT_KEEP`` periodic files."""
         model = getattr(model, "module", model)
         optimizer = {"optimizer": optimizer} if optimizer is not None else {}
         return CMCheckpointer(model, cfg.OUTPUT_DIR, strict=cfg.MODEL.STRICT_LOAD,
                               save_to_disk=comm.is_main_process(), extra_state={"config": cfg.dump()},
+                              keep=cfg.SOLVER.CHECKPOINT_KEEP,
+                              final_weights_only=cfg.SOLVER.FINAL_WEIGHTS_ONLY,
                               **optimizer, **(scheduler or {}))
 
     @classmethod

@@ -1,13 +1,19 @@
 import os
-import random
 
 import numpy as np
 import pytest
 import torch
+from fastreid.utils import comm
 
 from fastreid_ext.config import get_cfg
-from fastreid_ext.data import CMDataset, build_cm_dataset, build_cm_test_loader, build_cm_train_loader
-from fastreid_ext.data.build import seed_worker
+from fastreid_ext.data import (
+    CMDataset,
+    build_cm_dataset,
+    build_cm_test_loader,
+    build_cm_train_loader,
+    image_cache,
+)
+from fastreid_ext.data.build import resolve_num_workers
 from fastreid_ext.data.samplers import CrossModalityIdentitySampler
 
 
@@ -66,24 +72,70 @@ def test_set_epoch_replays_an_epoch(sysu_dir):
     assert all(torch.equal(a["images"], b["images"]) for a, b in zip(first, again))
 
 
-def test_worker_augmentation_follows_the_generator(sysu_dir):
+def _epochs(loader, epochs, n=3):
+    out = []
+    for e in epochs:
+        loader.batch_sampler.set_epoch(e)
+        stream = iter(loader)
+        out.append([next(stream) for _ in range(n)])
+    return out
+
+
+def _same(a, b):
+    return all(x["img_paths"] == y["img_paths"] and torch.equal(x["images"], y["images"])
+               for x, y in zip(a, b))
+
+
+def test_persistent_workers_give_the_batches_of_the_main_process(sysu_dir):
     cfg = tiny_cfg(os.path.dirname(sysu_dir))
-    cfg.DATALOADER.NUM_WORKERS = 1
+    main = _epochs(build_cm_train_loader(cfg), (0, 1, 0))
+    assert _same(main[0], main[2]) and not _same(main[0], main[1])
+    torch.manual_seed(99)  # the global RNGs do not enter: each item carries its seed
+    cfg.DATALOADER.NUM_WORKERS = 2
+    loader = build_cm_train_loader(cfg)
+    assert loader.persistent_workers
+    workers = _epochs(loader, (0, 1, 0))
+    for a, b in zip(main, workers):
+        assert _same(a, b)
+    cfg.SEED = 1
+    assert not _same(_epochs(build_cm_train_loader(cfg), (0,))[0], main[0])
 
-    def first_images(seed):
-        return next(iter(build_cm_train_loader(cfg, generator=torch.Generator().manual_seed(seed))))["images"]
 
-    assert torch.equal(first_images(7), first_images(7))
-    assert not torch.equal(first_images(7), first_images(8))
+def test_image_cache_gives_the_same_batches(sysu_dir):
+    cfg = tiny_cfg(os.path.dirname(sysu_dir))
+    cfg.INPUT.CHANNEL_AUG.ENABLED = True  # every random step of the pipeline is exercised
+    cfg.INPUT.REA.ENABLED = True
+    plain = _epochs(build_cm_train_loader(cfg), (0, 1))
+    cfg.DATALOADER.CACHE_IMAGES = True
+    cfg.DATALOADER.NUM_WORKERS = 2
+    loader = build_cm_train_loader(cfg)
+    cache = loader.dataset.image_cache
+    assert cache.array.shape == (len(loader.dataset), 16, 8, 3) and cache.array.dtype == np.uint8
+    cached = _epochs(loader, (0, 1))
+    for a, b in zip(plain, cached):
+        assert _same(a, b)
 
 
-def test_seed_worker_seeds_python_and_numpy_from_torch():
-    torch.manual_seed(1234)
-    seed_worker(0)
-    drawn = random.random(), np.random.rand()
-    random.seed(1234)
-    np.random.seed(1234)
-    assert drawn == (random.random(), np.random.rand())
+def test_image_cache_needs_resize_first_and_memory(sysu_dir, monkeypatch):
+    cfg = tiny_cfg(os.path.dirname(sysu_dir))
+    cfg.DATALOADER.CACHE_IMAGES = True
+    cfg.INPUT.AUTOAUG.ENABLED = True
+    with pytest.raises(ValueError, match="CACHE_IMAGES caches resized images.*starts with RandomApply"):
+        build_cm_train_loader(cfg)
+    cfg.INPUT.AUTOAUG.ENABLED = False
+    monkeypatch.setattr(image_cache, "available_memory", lambda: 1000)
+    with pytest.raises(MemoryError, match=r"images at 16x8 need .* GiB.*set DATALOADER.CACHE_IMAGES False"):
+        build_cm_train_loader(cfg)
+
+
+def test_auto_workers_follow_the_cpus(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert resolve_num_workers(-1) == 15
+    monkeypatch.setattr(comm, "get_local_size", lambda: 2)
+    assert resolve_num_workers(-1) == 7
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert resolve_num_workers(-1) == 1
+    assert resolve_num_workers(0) == 0 and resolve_num_workers(3) == 3
 
 
 def test_test_loader_keeps_item_order(sysu_dir):

@@ -85,3 +85,15 @@ def test_registered_by_name():
     assert SAMPLER_REGISTRY.get("CrossModalityIdentitySampler") is CrossModalityIdentitySampler
     naive = SAMPLER_REGISTRY.get("NaiveIdentitySampler")(DATA, 8, 2, seed=0)
     assert len(list(itertools.islice(iter(naive), 16))) == 16
+
+
+def test_two_ranks_split_the_one_process_batch():
+    # SOLVER.IMS_PER_BATCH 16 is global: one process takes 16 a batch, each of 2 ranks 8.
+    one = batches(CrossModalityIdentitySampler(DATA, 16, 2, seed=4), 12, 16)
+    ranks = [batches(CrossModalityIdentitySampler(DATA, 8, 2, seed=4, rank=r, world_size=2), 12, 8)
+             for r in (0, 1)]
+    for step, (whole, part0, part1) in enumerate(zip(one, *ranks)):
+        assert sorted(part0 + part1) == sorted(whole), step
+        pids = [DATA[i][1] for i in whole[:8]][::2]  # the one-process batch's identities, in order
+        assert [DATA[i][1] for i in part0[:4]][::2] == pids[0::2]
+        assert [DATA[i][1] for i in part1[:4]][::2] == pids[1::2]

@@ -119,3 +119,60 @@ def test_failed_write_keeps_previous_checkpoint(tmp_path):
         ck.save("model_final")
     assert (tmp_path / "model_final.pth").read_bytes() == before
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def _sgd_step(model):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.randn(5, 3)).sum().backward()
+    opt.step()
+    return opt
+
+
+def test_keep_last_n_periodic_checkpoints(tmp_path):
+    model = _model()
+    ck = CMCheckpointer(model, str(tmp_path), keep=2, optimizer=_sgd_step(model))
+    (tmp_path / "model_best.pth").write_bytes(b"best")
+    for epoch in range(5):
+        ck.save(f"model_{epoch:04d}", epoch=epoch)
+    assert sorted(os.listdir(tmp_path)) == [
+        "last_checkpoint", "model_0003.pth", "model_0004.pth", "model_best.pth"]
+    ck.save("model_final", epoch=5)
+    periodic = sorted(p for p in os.listdir(tmp_path) if p.startswith("model_0"))
+    assert periodic == ["model_0003.pth", "model_0004.pth"]
+    assert (tmp_path / "model_best.pth").read_bytes() == b"best"
+    # epochs past 9999 still sort by number, not by name
+    ck.save("model_10000", epoch=10000)
+    assert sorted(p for p in os.listdir(tmp_path) if p.startswith("model_")) == [
+        "model_0004.pth", "model_10000.pth", "model_best.pth", "model_final.pth"]
+
+    all_kept = tmp_path / "all"
+    all_kept.mkdir()
+    ck = CMCheckpointer(model, str(all_kept), keep=0)
+    for epoch in range(4):
+        ck.save(f"model_{epoch:04d}")
+    assert len([p for p in os.listdir(all_kept) if p.endswith(".pth")]) == 4
+    with pytest.raises(ValueError, match="SOLVER.CHECKPOINT_KEEP must be >= 0"):
+        CMCheckpointer(model, str(all_kept), keep=-1)
+
+
+def test_final_weights_only_has_no_optimizer_and_loads(tmp_path):
+    model = _model()
+    opt = _sgd_step(model)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [2, 4])
+    ck = CMCheckpointer(model, str(tmp_path), final_weights_only=True, extra_state={"config": "cfg"},
+                        optimizer=opt, lr_sched=sched)
+    ck.save("model_0000", epoch=0)
+    ck.save("model_final", epoch=1)
+    periodic = torch.load(tmp_path / "model_0000.pth", weights_only=True)
+    final = torch.load(tmp_path / "model_final.pth", weights_only=True)
+    assert {"model", "optimizer", "lr_sched", "config", "epoch"} == set(periodic)
+    assert {"model", "config", "epoch"} == set(final)
+    assert os.path.getsize(tmp_path / "model_final.pth") < os.path.getsize(tmp_path / "model_0000.pth")
+
+    fresh = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    fresh_opt = torch.optim.SGD(fresh.parameters(), lr=0.1, momentum=0.9)
+    extra = CMCheckpointer(fresh, optimizer=fresh_opt).load(str(tmp_path / "model_final.pth"))
+    assert extra["epoch"] == 1 and extra["config"] == "cfg"
+    for a, b in zip(model.state_dict().values(), fresh.state_dict().values()):
+        assert torch.equal(a, b)
+    assert fresh_opt.state_dict()["state"] == {}

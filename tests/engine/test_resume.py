@@ -1,10 +1,11 @@
-"""A run killed after epoch 0 and resumed with --resume ends exactly where an uninterrupted run ends."""
+"""A run killed after epoch 0 and resumed with --resume ends exactly where an uninterrupted run ends,
+with persistent loader workers, bounded checkpoints and a weights-only model_final.pth."""
 import pytest
 import torch
 from fastreid.engine.train_loop import HookBase
 
 from tests.conftest import tiny_cfg
-from fastreid_ext.engine import CMTrainer
+from fastreid_ext.engine import CMTrainer, load_trained_model
 from fastreid_ext.engine.seeding import seed_everything
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,8 @@ def _state(trainer):
 
 
 def test_resume_is_exact(synthvi_root, tmp_path):
-    opts = ["TEST.SETTINGS", ["all-1shot-seeded"], "SOLVER.WARMUP_ITERS", 3]
+    opts = ["TEST.SETTINGS", ["all-1shot-seeded"], "SOLVER.WARMUP_ITERS", 3, "DATALOADER.NUM_WORKERS", 2,
+            "SOLVER.CHECKPOINT_KEEP", 1, "SOLVER.FINAL_WEIGHTS_ONLY", True]
     straight = _trainer(tiny_cfg(synthvi_root, tmp_path / "straight", "projects/PAENet/configs/synthvi.yml", *opts))
     initial = {k: v.clone() for k, v in straight.model.state_dict().items()}
     straight.train()
@@ -43,6 +45,7 @@ def test_resume_is_exact(synthvi_root, tmp_path):
     assert not torch.equal(initial["heads.weight"], straight.model.state_dict()["heads.weight"])
     assert not torch.equal(initial["backbone.visible.conv1.weight"],
                            straight.model.state_dict()["backbone.visible.conv1.weight"])
+    assert straight.data_loader.persistent_workers
     k = straight.iters_per_epoch
 
     cfg = tiny_cfg(synthvi_root, tmp_path / "resumed", "projects/PAENet/configs/synthvi.yml", *opts)
@@ -66,3 +69,13 @@ def test_resume_is_exact(synthvi_root, tmp_path):
     for idx in o1["state"]:
         for name, value in o1["state"][idx].items():
             assert torch.equal(value, o2["state"][idx][name]), (idx, name)
+
+    # The weights-only final file: no optimizer state, and the inference entry point loads it.
+    final = tmp_path / "straight" / "model_final.pth"
+    assert {"optimizer", "lr_sched"}.isdisjoint(torch.load(final, weights_only=True))
+    cfg = straight.cfg.clone()
+    cfg.defrost()
+    cfg.MODEL.WEIGHTS = str(final)
+    model, _ = load_trained_model(cfg)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, m1[key]), key

@@ -64,6 +64,24 @@ def test_two_sgd_steps_give_one_entry_per_loss():
     assert torch.equal(batch["images"], images_before)  # normalised out of place
 
 
+def test_losses_compute_in_fp32_under_autocast():
+    torch.manual_seed(0)
+    cfg = tiny_cfg("MODEL.HEADS.NUM_ATTRIBUTES", 4, "MODEL.HEADS.ATTR_PRED.ENABLED", True,
+                   "MODEL.LOSSES.NAME", ("CrossEntropyLoss", "MarginMMDLoss", "HeteroCenterTripletLoss",
+                                         "AttributeBCELoss"))
+    model = build_model(cfg).train()
+    seen = {}
+    model.heads.register_forward_hook(lambda m, i, out: seen.update(head=out["features"].dtype))
+    for loss in model.losses:
+        loss.register_forward_hook(lambda m, i, out: seen.update({
+            m.loss_name: (i[0]["features"].dtype, out.dtype, torch.is_autocast_enabled("cpu"))}))
+    with EventStorage(0), torch.autocast("cpu", dtype=torch.bfloat16):
+        losses = model(make_batch())
+    assert seen.pop("head") == torch.bfloat16  # autocast was on for the network
+    assert seen == {name: (torch.float32, torch.float32, False) for name in losses}
+    assert set(losses) == {"loss_cls", "loss_mmd", "loss_hct", "loss_attr"}
+
+
 def test_eval_returns_features():
     torch.manual_seed(0)
     model = build_model(tiny_cfg()).eval()

@@ -9,5 +9,6 @@ SAMPLER_REGISTRY = Registry("SAMPLER")
 SAMPLER_REGISTRY.register(NaiveIdentitySampler)
 
 from .cm_sampler import CrossModalityIdentitySampler  # noqa: E402  (registers itself)
+from .seeded_batch import SeededBatchSampler  # noqa: E402
 
-__all__ = ["SAMPLER_REGISTRY", "CrossModalityIdentitySampler"]
+__all__ = ["SAMPLER_REGISTRY", "CrossModalityIdentitySampler", "SeededBatchSampler"]

@@ -23,9 +23,11 @@ class CrossModalityIdentitySampler(Sampler):
         [id_1 vis x K, ..., id_P vis x K, id_1 ir x K, ..., id_P ir x K]
 
     An identity with fewer than K images of a modality is drawn with replacement; an identity
-    missing a modality is left out (one warning names them all). Identities are shuffled in rounds;
-    each round is cut to a multiple of P * world_size and rank r takes every world_size-th identity,
-    so the ranks' batches hold disjoint identities.
+    missing a modality is left out (one warning names them all). Identities are shuffled in rounds,
+    each cut to a multiple of P * world_size. With several ranks, ``SOLVER.IMS_PER_BATCH`` is the
+    global batch: every rank draws the same global batch of P * world_size identities and their
+    images, and rank r keeps every world_size-th identity, so the ranks' batches hold disjoint
+    identities whose union is the one-process batch of the same seed, image for image.
 
     The stream is a function of ``(seed, epoch)`` only: ``set_epoch(e)`` makes the next ``iter()``
     start the fresh stream of epoch e, so a trainer that re-creates its iterator at each epoch
@@ -75,18 +77,22 @@ class CrossModalityIdentitySampler(Sampler):
         return self._infinite_indices(self._epoch)
 
     def _infinite_indices(self, epoch):
-        # Identity order: shared by all ranks; image draws: one stream per rank.
+        # Both streams are shared by all ranks and do not depend on world_size (the image key's
+        # trailing 0 keeps one-process runs drawing what they always drew).
         id_rng = np.random.default_rng([self._seed, epoch, 0])
-        image_rng = np.random.default_rng([self._seed, epoch, 1, self._rank])
+        image_rng = np.random.default_rng([self._seed, epoch, 1, 0])
         per_round = self.num_pids_per_batch * self._world_size
-        P, K = self.num_pids_per_batch, self.num_instances
+        K = self.num_instances
         while True:
             order = id_rng.permutation(len(self.pids))
-            mine = order[:len(order) - len(order) % per_round][self._rank::self._world_size]
-            for start in range(0, len(mine), P):
-                pids = [self.pids[k] for k in mine[start:start + P]]
-                # self._index[pid] is (visible indices, infrared indices): visible block first.
-                yield from [i for m in (0, 1) for pid in pids for i in self._draw(image_rng, self._index[pid][m], K)]
+            order = order[:len(order) - len(order) % per_round]
+            for start in range(0, len(order), per_round):
+                pids = [self.pids[k] for k in order[start:start + per_round]]
+                # self._index[pid] is (visible indices, infrared indices): the global batch's visible
+                # draws, then its infrared ones; this rank keeps its identities, visible block first.
+                draws = [[self._draw(image_rng, self._index[pid][m], K) for pid in pids] for m in (0, 1)]
+                mine = slice(self._rank, None, self._world_size)
+                yield from [i for m in (0, 1) for drawn in draws[m][mine] for i in drawn]
 
     @staticmethod
     def _draw(rng, indices, k):

@@ -8,6 +8,8 @@ from fastreid.modeling.backbones import BACKBONE_REGISTRY
 from fastreid.modeling.backbones.resnet import build_resnet_backbone
 from torch import nn
 
+from .pretrained import hub_checkpoint
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["STAGES", "ResNetStages", "DualStreamResNet", "build_dual_stream_resnet_backbone"]
@@ -152,16 +154,14 @@ def build_dual_stream_resnet_backbone(cfg):
     """Build a :class:`DualStreamResNet` from ``MODEL.BACKBONE.*`` (FastReID's ResNet keys + SHARED_FROM).
 
     Each part is built by FastReID's ``build_resnet_backbone`` without its pretraining (which
-    would download); the weights come from the local ``MODEL.BACKBONE.PRETRAIN_PATH`` only.
+    downloads through gdown); the weights come from ``MODEL.BACKBONE.PRETRAIN_PATH`` or, when it is
+    empty, torchvision's ImageNet file in torch's hub cache (see :func:`hub_checkpoint`).
     """
     bb = cfg.MODEL.BACKBONE
-    if bb.PRETRAIN and not bb.PRETRAIN_PATH:
-        raise ValueError("MODEL.BACKBONE.PRETRAIN is True but MODEL.BACKBONE.PRETRAIN_PATH is empty: "
-                         "give the path of local ImageNet ResNet weights (nothing is downloaded)")
     single = cfg.clone()
     single.defrost()
     single.MODEL.BACKBONE.PRETRAIN = False
     model = DualStreamResNet(lambda: build_resnet_backbone(single), bb.SHARED_FROM)
     if bb.PRETRAIN:
-        model.load_pretrained(bb.PRETRAIN_PATH)
+        model.load_pretrained(bb.PRETRAIN_PATH or hub_checkpoint(bb.DEPTH))
     return model

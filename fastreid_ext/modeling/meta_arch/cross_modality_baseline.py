@@ -67,9 +67,18 @@ class CrossModalityBaseline(nn.Module):
         images = self.preprocess_image(batch)
         outputs = self.heads(self.extract(images, batch), batch)
         if self.training:
+            return self.compute_losses(outputs, batch)
+        return outputs
+
+    def compute_losses(self, outputs, batch):
+        """The loss dict, computed in fp32 even under autocast (AMP): the head's floating outputs are cast
+        up and autocast is off, so the MMD and centre distances, their exponentials and the softmaxes
+        neither overflow nor lose the small differences they measure."""
+        outputs = {k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v
+                   for k, v in outputs.items()}
+        with torch.autocast(self.device.type, enabled=False):
             log_accuracy(outputs["pred_class_logits"], batch["targets"])
             return {loss.loss_name: loss(outputs, batch) for loss in self.losses}
-        return outputs
 
     def preprocess_image(self, batch):
         """(B, 3, H, W) 0..255 images -> normalised float images (the batch is left unchanged)."""
