@@ -7,7 +7,7 @@ config keys in ``fastreid_ext.config.CONFIG_EXTENSIONS["paenet"]``.
 import fastreid_ext  # noqa: F401  (patches FastReID before it is imported)
 from fastreid_ext.config import CONFIG_EXTENSIONS
 
-from . import ablation
+from . import ablation, reproduce
 from .aal import AttributeAuxiliaryLearning, identity_weights
 from .config import add_paenet_config
 from .head import PAENetHead
