@@ -77,13 +77,40 @@ def _write_json(path, obj):
     atomic_write(path, lambda f: json.dump(obj, f, indent=1), mode="w")
 
 
-def _train(training, sources, run_dir):
+def train_command(training, sources, run_dir, train_args=()):
+    """The ``tools/train_net.py`` command line of a run (``--resume`` when it has a checkpoint);
+    ``train_args``: train_net's own flags, e.g. ``("--num-gpus", "2")``."""
     # The config file is relative to the repository, the run's cwd. TEST.ATTRIBUTES is always set (an
     # empty list leaves a head without attribute input on its own setting); the opts may override it.
-    args = [sys.executable, "-m", "fastreid_ext.engine.launch", "--config-file", training["config_file"],
+    args = [sys.executable, "-m", "fastreid_ext.engine.launch", *train_args, "--config-file", training["config_file"],
             "TEST.ATTRIBUTES", str(list(sources)), *training["opts"], "OUTPUT_DIR", run_dir]
     if os.path.isfile(os.path.join(run_dir, "last_checkpoint")):
         args.append("--resume")
+    return args
+
+
+def grid_commands(grid, seeds, data_root, out_dir, extra_opts=(), train_args=()):
+    """(run dir, train_net command) of every run of ``grid`` for each seed, trained or not."""
+    commands = []
+    for seed in seeds:
+        for run, (config_file, opts, sources) in grid.runs().items():
+            run_dir = run_directory(out_dir, run, seed)
+            training = _training(grid, config_file, opts, seed, data_root, extra_opts)
+            commands.append((run_dir, train_command(training, sources, run_dir, train_args)))
+    return commands
+
+
+def run_directory(out_dir, run, seed):
+    return os.path.join(out_dir, "runs", run, f"seed{seed}")
+
+
+def last_evaluation(out_dir, run, seed):
+    """The last evaluation record (``metrics.json``) of ``run``/``seed`` under ``out_dir``, or None."""
+    return _evaluation(run_directory(out_dir, run, seed))
+
+
+def _train(training, sources, run_dir, train_args=()):
+    args = train_command(training, sources, run_dir, train_args)
     with open(os.path.join(run_dir, "stdout.txt"), "a") as log:
         proc = subprocess.run(args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
@@ -116,8 +143,9 @@ def _save_results(out_dir, rows):
 
 
 def run_grid(grid: Grid, seeds: Iterable[int], data_root: str, out_dir: str,
-             extra_opts: Sequence[str] = ()) -> list[dict]:
-    """Train and evaluate every cell of ``grid`` for each seed in ``seeds``; returns the grid's rows."""
+             extra_opts: Sequence[str] = (), train_args: Sequence[str] = ()) -> list[dict]:
+    """Train and evaluate every cell of ``grid`` for each seed in ``seeds``; returns the grid's rows.
+    ``train_args``: train_net's own flags for every run (e.g. ``("--num-gpus", "2")``)."""
     rows = load_results(out_dir)
     for seed in seeds:
         for run, (config_file, opts, sources) in grid.runs().items():
@@ -125,13 +153,13 @@ def run_grid(grid: Grid, seeds: Iterable[int], data_root: str, out_dir: str,
             done = {(r["grid"], r["config"], r["seed"]) for r in rows}
             if all((grid.name, cell.config, seed) in done for cell in cells):
                 continue
-            run_dir = os.path.join(out_dir, "runs", run, f"seed{seed}")
+            run_dir = run_directory(out_dir, run, seed)
             recorded = _claim(run_dir, run, _training(grid, config_file, opts, seed, data_root, extra_opts))
             record = _evaluation(run_dir)
             if record is None:
                 logger.info("grid %s: training %s, seed %d", grid.name, run, seed)
                 start = time.perf_counter()
-                _train(recorded, sources, run_dir)
+                _train(recorded, sources, run_dir, train_args)
                 record = _evaluation(run_dir)
                 recorded["seconds"] = recorded.get("seconds", 0) + time.perf_counter() - start
                 _record(run_dir, recorded)

@@ -8,6 +8,7 @@ import numpy as np
 
 from .camera import INFRARED, VISIBLE
 from .files import ImageJob, savemat, write_attributes_csv, write_images, write_text
+from .plan import Plan, allocate_images, present_by_fraction
 from .seeds import STREAM_LAYOUT
 
 WRITERS = {}  # format name -> writer class
@@ -26,16 +27,17 @@ class WriteOptions:
     seed: int
     images_per_camera: int
     processes: int
+    shape: object = None  # a plan.Shape: the counts of a real set instead of ids x images_per_camera
 
 
-def draw_presence(rng, cameras, num_ids, probability):
-    """(num_ids, num_cameras) bool: which identity appears in which camera.
+def draw_presence(rng, modalities, num_ids, probability):
+    """(num_ids, num_cameras) bool: which identity appears in which camera (``modalities``: one per camera).
 
     Like the real sets, identities miss cameras, but each has at least one visible and one infrared camera.
     """
-    present = rng.random((num_ids, len(cameras))) < probability
+    present = rng.random((num_ids, len(modalities))) < probability
     for modality in (VISIBLE, INFRARED):
-        columns = np.array([i for i, camera in enumerate(cameras) if camera.modality == modality])
+        columns = np.array([i for i, m in enumerate(modalities) if m == modality])
         picks = rng.choice(columns, num_ids)
         missing = ~present[:, columns].any(axis=1)
         present[np.flatnonzero(missing), picks[missing]] = True
@@ -48,6 +50,24 @@ def _split_sizes(num_ids, fractions, minimums, dataset):
     if num_ids - sum(tail) < 1:
         raise ValueError(f"{dataset}: ids={num_ids} is too few; at least {sum(minimums) + 1} identities are needed")
     return [num_ids - sum(tail)] + tail
+
+
+def _shape_splits(shape, num_ids, dataset):
+    if sum(shape.splits) != num_ids:
+        raise ValueError(f"{dataset}: the shape's splits {shape.splits} hold {sum(shape.splits)} identities, "
+                         f"not ids={num_ids}")
+    return list(shape.splits)
+
+
+def _draw_counts(rng, pids, modalities, shape, split_ids, image_groups):
+    """(num_ids, num_cameras) int images per identity and camera for ``shape`` (see :mod:`.plan`).
+
+    ``split_ids``: the pids of each split in the writer's order; ``image_groups``: splits sharing a total."""
+    index = {pid: i for i, pid in enumerate(pids.tolist())}
+    split_rows = [np.array([index[pid] for pid in ids], np.int64) for ids in split_ids]
+    present = present_by_fraction(rng, modalities, split_rows, shape.presence)
+    groups = [np.concatenate([split_rows[s] for s in group]) for group in image_groups]
+    return allocate_images(rng, present, modalities, groups, shape.images)
 
 
 def _relabelled(pids):
@@ -67,25 +87,38 @@ class SysuWriter:
     DIRNAME = "SYSU-MM01"
     CAMERAS = ((1, VISIBLE, 1), (2, VISIBLE, 2), (3, INFRARED, 3), (4, VISIBLE, 4), (5, VISIBLE, 5), (6, INFRARED, 6))
     PRESENCE = 0.8
+    IMAGE_GROUPS = ((0, 1), (2,))  # a Shape's image totals: train + val (the 395 training ids), test
     TRIALS = 10
 
-    def write(self, root, people, cameras, options):
+    def plan(self, pids, modalities, options):
+        """(:class:`Plan` of ``pids`` ascending, the layout generator that then draws the trials)."""
         rng = np.random.default_rng([options.seed, STREAM_LAYOUT, 0])
-        pids = np.array([p.pid for p in people])
-        train, val, _ = _split_sizes(len(pids), (0.2, 0.2), (1, 2), self.DIRNAME)
+        if options.shape is None:
+            train, val, _ = _split_sizes(len(pids), (0.2, 0.2), (1, 2), self.DIRNAME)
+        else:
+            train, val, _ = _shape_splits(options.shape, len(pids), self.DIRNAME)
         order = rng.permutation(pids)
-        splits = {"train_id": order[:train], "val_id": order[train:train + val], "test_id": order[train + val:]}
-        present = draw_presence(rng, cameras, len(pids), self.PRESENCE)
-        k = options.images_per_camera
+        split_ids = (order[:train], order[train:train + val], order[train + val:])
+        if options.shape is None:
+            counts = draw_presence(rng, modalities, len(pids), self.PRESENCE) * options.images_per_camera
+        else:
+            counts = _draw_counts(rng, pids, modalities, options.shape, split_ids, self.IMAGE_GROUPS)
+        splits = {name: np.sort(ids) for name, ids in zip(("train_id", "val_id", "test_id"), split_ids)}
+        return Plan(pids, tuple(c for c, _, _ in self.CAMERAS), tuple(modalities), splits, counts), rng
+
+    def write(self, root, people, cameras, options):
+        plan, rng = self.plan(np.array([p.pid for p in people]), [c.modality for c in cameras], options)
+        present = plan.counts > 0
         jobs = [
             ImageJob(os.path.join(root, f"cam{camera.camid}", f"{person.pid:04d}", f"{n:04d}.jpg"), i, c, n)
-            for i, person in enumerate(people) for c, camera in enumerate(cameras) if present[i, c]
-            for n in range(1, k + 1)
+            for i, person in enumerate(people) for c, camera in enumerate(cameras)
+            for n in range(1, plan.counts[i, c] + 1)
         ]
         write_images(jobs, people, cameras, options.seed, options.processes)
-        for name, ids in splits.items():
-            write_text(os.path.join(root, "exp", f"{name}.txt"), [",".join(str(pid) for pid in sorted(ids))])
-        savemat(os.path.join(root, "exp", "rand_perm_cam.mat"), {"rand_perm_cam": self._permutations(rng, present, k)})
+        for name, ids in plan.splits.items():
+            write_text(os.path.join(root, "exp", f"{name}.txt"), [",".join(str(pid) for pid in ids)])
+        savemat(os.path.join(root, "exp", "rand_perm_cam.mat"),
+                {"rand_perm_cam": self._permutations(rng, plan.counts)})
         write_attributes_csv(os.path.join(root, "attributes.csv"), people)
         for c, camera in enumerate(cameras):
             columns = [person.attributes for i, person in enumerate(people) if present[i, c]]
@@ -93,14 +126,15 @@ class SysuWriter:
             matrix = np.stack(columns, axis=1).astype(np.uint8) if columns else np.zeros((8, 0), np.uint8)
             savemat(os.path.join(root, "attributes", f"{variable}.mat"), {variable: matrix})
 
-    def _permutations(self, rng, present, images):
-        """The ``rand_perm_cam`` cell (see the class docstring) for ``present`` (num_ids, 6) bool."""
-        cell = np.empty((present.shape[1], 1), dtype=object)
-        for c in range(present.shape[1]):
-            row = np.empty((1, present.shape[0]), dtype=object)
-            for i in range(present.shape[0]):
-                if present[i, c]:
-                    row[0, i] = np.stack([rng.permutation(images) + 1 for _ in range(self.TRIALS)]).astype(np.float64)
+    def _permutations(self, rng, counts):
+        """The ``rand_perm_cam`` cell (see the class docstring) for ``counts`` (num_ids, 6) images (0: absent)."""
+        cell = np.empty((counts.shape[1], 1), dtype=object)
+        for c in range(counts.shape[1]):
+            row = np.empty((1, counts.shape[0]), dtype=object)
+            for i in range(counts.shape[0]):
+                if counts[i, c]:
+                    row[0, i] = np.stack([rng.permutation(counts[i, c]) + 1
+                                          for _ in range(self.TRIALS)]).astype(np.float64)
                 else:
                     row[0, i] = np.zeros((0, 0))
             cell[c, 0] = row
@@ -120,6 +154,11 @@ class RegdbWriter:
     CAMERAS = ((1, VISIBLE, 1), (2, INFRARED, 1))  # one dual camera: one scene seen in both modalities
     FOLDERS = {VISIBLE: ("Visible", "v", "visible"), INFRARED: ("Thermal", "t", "thermal")}
     TRIALS = 10
+
+    def plan(self, pids, modalities, options):
+        """(:class:`Plan`: every identity in both cameras, ``images_per_camera`` each; no fixed split, None)."""
+        counts = np.full((len(pids), len(modalities)), options.images_per_camera, np.int64)
+        return Plan(pids, tuple(c for c, _, _ in self.CAMERAS), tuple(modalities), {}, counts), None
 
     def write(self, root, people, cameras, options):
         if len(people) < 2:
@@ -159,23 +198,34 @@ class LlcmWriter:
     DIRNAME = "LLCM"
     CAMERAS = tuple((c, VISIBLE, c) for c in range(1, 10)) + tuple((c, INFRARED, c) for c in (1, 2, 4, 5, 6, 7, 8, 9))
     PRESENCE = 0.45
+    IMAGE_GROUPS = ((0,), (1,))  # a Shape's image totals: train, test
     SUFFIX = {VISIBLE: "vis", INFRARED: "nir"}
 
-    def write(self, root, people, cameras, options):
+    def plan(self, pids, modalities, options):
+        """(:class:`Plan` of ``pids`` ascending, the layout generator)."""
         rng = np.random.default_rng([options.seed, STREAM_LAYOUT, 2])
-        pids = np.array([p.pid for p in people])
-        train = _split_sizes(len(pids), (1 / 3,), (2,), self.DIRNAME)[0]
+        if options.shape is None:
+            train = _split_sizes(len(pids), (1 / 3,), (2,), self.DIRNAME)[0]
+        else:
+            train = _shape_splits(options.shape, len(pids), self.DIRNAME)[0]
         order = rng.permutation(pids)
-        train_ids, test_ids = set(order[:train].tolist()), sorted(order[train:].tolist())
-        present = draw_presence(rng, cameras, len(pids), self.PRESENCE)
+        split_ids = (order[:train], order[train:])
+        if options.shape is None:
+            counts = draw_presence(rng, modalities, len(pids), self.PRESENCE) * options.images_per_camera
+        else:
+            counts = _draw_counts(rng, pids, modalities, options.shape, split_ids, self.IMAGE_GROUPS)
+        splits = {name: np.sort(ids) for name, ids in zip(("train", "test"), split_ids)}
+        return Plan(pids, tuple(c for c, _, _ in self.CAMERAS), tuple(modalities), splits, counts), rng
+
+    def write(self, root, people, cameras, options):
+        plan, _ = self.plan(np.array([p.pid for p in people]), [c.modality for c in cameras], options)
+        train_ids, test_ids = set(plan.splits["train"].tolist()), plan.splits["test"].tolist()
         jobs, train_files = [], {VISIBLE: [], INFRARED: []}
         for i, person in enumerate(people):
             split = "train" if person.pid in train_ids else "test"
             for c, camera in enumerate(cameras):
-                if not present[i, c]:
-                    continue
                 suffix = self.SUFFIX[camera.modality]
-                for n in range(1, options.images_per_camera + 1):
+                for n in range(1, plan.counts[i, c] + 1):
                     name = f"{person.pid:04d}_c{camera.camid:02d}_{n:04d}_{suffix}.jpg"
                     relative = f"{split}_{suffix}/cam{camera.camid}/{person.pid:04d}/{name}"
                     jobs.append(ImageJob(os.path.join(root, relative), i, c, n))

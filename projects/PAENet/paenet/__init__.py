@@ -4,7 +4,7 @@ as FastReID components; importing it registers ``PAENetHead`` and the ``MODEL.PA
 import fastreid_ext  # noqa: F401  (patches FastReID before it is imported)
 from fastreid_ext.config import CONFIG_EXTENSIONS
 
-from . import ablation
+from . import ablation, reproduce
 from .aal import AttributeAuxiliaryLearning, identity_weights
 from .config import add_paenet_config
 from .head import PAENetHead

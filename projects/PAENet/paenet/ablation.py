@@ -13,25 +13,25 @@ _HCT = ("CrossEntropyLoss", "HeteroCenterTripletLoss")
 _BASELINES = {"mmd": (_ID_MMD_HCT, ()), "agw": (_AGW, ("MODEL.BACKBONE.WITH_NL", "True")), "hct": (_HCT, ())}
 
 
-def _baseline(name, attr_loss=False):
-    """A training run of the baseline head (GeM + BNNeck) of baseline ``name``: (run name, cell kwargs).
-    ``attr_loss`` adds the attribute classifier and its loss (Eq. 11) without feeding attributes anywhere."""
+def _baseline(name, attr_loss=False, config=CONFIG):
+    """A training run of the baseline head (GeM + BNNeck) of baseline ``name`` on ``config``: (run name, cell
+    kwargs). ``attr_loss`` adds the attribute classifier and its loss (Eq. 11) without feeding attributes."""
     losses, opts = _BASELINES[name]
     losses = losses + ("AttributeBCELoss",) if attr_loss else losses
     return (name + "+attr-loss" if attr_loss else name,
-            dict(config_file=CONFIG, opts=("MODEL.HEADS.NAME", "CMEmbeddingHead", "MODEL.HEADS.ATTR_PRED.ENABLED",
+            dict(config_file=config, opts=("MODEL.HEADS.NAME", "CMEmbeddingHead", "MODEL.HEADS.ATTR_PRED.ENABLED",
                                            str(attr_loss), "MODEL.LOSSES.NAME", str(losses), *opts)))
 
 
-def _paenet(name, pae=True, aal=True, attributes="pred", attr_pred_norm=None):
+def _paenet(name, pae=True, aal=True, attributes="pred", attr_pred_norm=None, config=CONFIG):
     """A training run of the PAENet head on baseline ``name`` + the attribute loss (Eq. 11), with PAE and/or
     AAL, reporting test-time attributes ``attributes``: (run name, cell kwargs). ``attr_pred_norm``
-    sets ``MODEL.HEADS.ATTR_PRED.NORM`` (the config's own when None)."""
+    sets ``MODEL.HEADS.ATTR_PRED.NORM`` (the config's own when None); ``config``: the run's YAML."""
     losses, opts = _BASELINES[name]
     run = name + "+pae" * pae + "+aal" * aal
     if attr_pred_norm is not None:
         run, opts = f"{run}+pred-{attr_pred_norm.lower()}", (*opts, "MODEL.HEADS.ATTR_PRED.NORM", attr_pred_norm)
-    return run, dict(config_file=CONFIG, attributes=attributes,
+    return run, dict(config_file=config, attributes=attributes,
                      opts=("MODEL.PAE.ENABLED", str(pae), "MODEL.AAL.ENABLED", str(aal),
                            "MODEL.LOSSES.NAME", str(losses + ("AttributeBCELoss",)),
                            "TEST.ATTRIBUTES", str(list(TEST_ATTRIBUTE_SOURCES)), *opts))
