@@ -3,7 +3,8 @@
 Items of ``train``/``query``/``gallery`` are tuples
 ``(img_path: str, pid, camid: int, modality: int, attributes: np.ndarray (A,) float32 or None)``:
 ``pid`` is ``"<NAME>_<id>"`` in ``train`` (so FastReID's relabelling can combine datasets) and the
-integer person id in ``query``/``gallery``; ``camid`` is the camera number of the file name.
+integer person id in ``query``/``gallery``; ``camid`` is the camera number of the file name; ``attributes``
+are those of the identity as seen in that camera.
 """
 import logging
 import os
@@ -17,6 +18,11 @@ logger = logging.getLogger(__name__)
 
 VISIBLE, INFRARED = 0, 1
 MODALITY_NAMES = {VISIBLE: "visible", INFRARED: "infrared"}
+
+
+def person_id(pid):
+    """The integer person id of an item's ``pid`` (``"<NAME>_<id>"`` in ``train``, an int elsewhere)."""
+    return int(pid.rsplit("_", 1)[-1]) if isinstance(pid, str) else int(pid)
 
 
 def dataset_root(cfg):
@@ -121,6 +127,7 @@ class CrossModalityDataset(ImageDataset):
     ``query``/``gallery`` are the split of the constructor's options.
     """
     dataset_name = ""
+    cameras = ()  # the camera numbers of the dataset
     attribute_names = None
     _attribute_table = None
 
@@ -140,8 +147,9 @@ class CrossModalityDataset(ImageDataset):
     def screen_images(self, paths, check, skip):
         """Check ``paths`` once; return the set of bad ones to leave out, or raise listing them.
 
-        Sets ``self.bad_images``: list of ``(path, reason)``.
+        Sets ``self.image_files`` (``paths``) and ``self.bad_images``: list of ``(path, reason)``.
         """
+        self.image_files = list(paths)
         self.bad_images = []
         if check:
             self.bad_images = [(p, r) for p in paths for r in (check_image(p),) if r is not None]
@@ -157,19 +165,17 @@ class CrossModalityDataset(ImageDataset):
                        len(self.bad_images), listing, more)
         return {p for p, _ in self.bad_images}
 
-    def _set_attributes(self, names, table, source):
-        """Keep the attribute table; items are then built with :meth:`_item`."""
-        self.attribute_names = names
+    def _set_attributes(self, table):
+        """Keep the :class:`~.attributes.AttributeTable` (or None); items are then built with :meth:`_item`."""
+        self.attribute_names = table.names if table is not None else None
         self._attribute_table = table
-        self._attribute_source = source
 
     def _item(self, path, pid, camid, modality, train=False):
-        """One item tuple; ``pid`` is the integer person id, prefixed for training items."""
+        """One item tuple, carrying the attributes of identity ``pid`` (an int) as seen in camera ``camid``;
+        ``pid`` is prefixed for training items."""
         attributes = None
         if self._attribute_table is not None:
-            if pid not in self._attribute_table:
-                raise ValueError(f"{self._attribute_source}: no attributes for identity {pid}")
-            attributes = self._attribute_table[pid]
+            attributes = self._attribute_table.vector(camid, pid, path)
         if train:
             pid = f"{self.dataset_name}_{pid}"
         return path, pid, camid, modality, attributes
