@@ -3,13 +3,11 @@
 A writer decides which identity appears in which camera, the splits, the file names and the index files;
 rendering is :mod:`.render`'s, file writing :mod:`.files`'s. Add a format by registering a class here.
 
-Attribute files (``attributes.csv``: ``pid,<8 names>``, one 0/1 row per identity):
-- SYSU-MM01: ``SYSU-MM01/attributes.csv`` keyed by the person id of the folders (``cam1/0001`` is pid 1), and
-  ``SYSU-MM01/attributes/camN_att.mat`` as in the paper's released code: variable ``camN_att``, uint8,
-  8 x (identities present in camera N), columns in ascending id order.
-- RegDB: ``RegDB/attributes.csv`` keyed by the folder id (``Visible/7/...`` is pid 7), not by the labels of
-  the idx files, which are relabelled 0..k-1 in every trial.
-- LLCM: ``LLCM/attributes.csv`` keyed by the 4-digit folder id (``test_vis/cam1/0012`` is pid 12).
+Attribute files: ``attributes.csv`` in the per-camera form ``pid,cam,<8 names>``, one row per identity and camera
+it appears in, with the labels of :mod:`.labels` (an identity's labels may differ between cameras); pid is the
+folder id (``cam1/0001``, ``Visible/7``, ``test_vis/cam1/0012``), not the relabelled index of an idx file.
+SYSU-MM01 also gets ``attributes/cam<N>_att.mat`` as released with PAENet: variable ``cam<N>_att``, uint8
+(8, W_N), column pid - 1 for identity pid in camera N, W_N the largest such pid, zero columns for the others.
 """
 import os
 from dataclasses import dataclass
@@ -17,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .camera import INFRARED, VISIBLE
-from .files import ImageJob, savemat, write_attributes_csv, write_images, write_text
+from .files import ImageJob, savemat, write_attribute_files, write_images, write_text
+from .labels import camera_labels
 from .seeds import STREAM_LAYOUT
 
 WRITERS = {}  # format name -> writer class
@@ -96,12 +95,7 @@ class SysuWriter:
         for name, ids in splits.items():
             write_text(os.path.join(root, "exp", f"{name}.txt"), [",".join(str(pid) for pid in sorted(ids))])
         savemat(os.path.join(root, "exp", "rand_perm_cam.mat"), {"rand_perm_cam": self._permutations(rng, present, k)})
-        write_attributes_csv(os.path.join(root, "attributes.csv"), people)
-        for c, camera in enumerate(cameras):
-            columns = [person.attributes for i, person in enumerate(people) if present[i, c]]
-            variable = f"cam{camera.camid}_att"
-            matrix = np.stack(columns, axis=1).astype(np.uint8) if columns else np.zeros((8, 0), np.uint8)
-            savemat(os.path.join(root, "attributes", f"{variable}.mat"), {variable: matrix})
+        write_attribute_files(root, camera_labels(people, cameras, present, options.seed))
 
     def _permutations(self, rng, present, images):
         """The ``rand_perm_cam`` cell (see the class docstring) for ``present`` (num_ids, 6) bool."""
@@ -153,7 +147,8 @@ class RegdbWriter:
                 for modality, (_, _, name) in self.FOLDERS.items():
                     lines = [f"{path} {labels[pid]}" for pid in sorted(labels) for path in files[modality, pid]]
                     write_text(os.path.join(root, "idx", f"{split}_{name}_{trial}.txt"), lines)
-        write_attributes_csv(os.path.join(root, "attributes.csv"), people)
+        present = np.ones((len(people), len(cameras)), bool)
+        write_attribute_files(root, camera_labels(people, cameras, present, options.seed), mats=False)
 
 
 @register_writer("llcm")
@@ -197,4 +192,4 @@ class LlcmWriter:
             lines = [f"{relative} {labels[pid]}" for pid, relative in files]
             write_text(os.path.join(root, "idx", f"train_{self.SUFFIX[modality]}.txt"), lines)
         write_text(os.path.join(root, "idx", "test_id.txt"), [",".join(str(pid) for pid in test_ids)])
-        write_attributes_csv(os.path.join(root, "attributes.csv"), people)
+        write_attribute_files(root, camera_labels(people, cameras, present, options.seed), mats=False)
