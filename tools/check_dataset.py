@@ -15,7 +15,8 @@ from fastreid_ext.data.check import check_datasets, format_check
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-file", default="", metavar="FILE", help="path to config file")
     parser.add_argument("--decode", action="store_true",
                         help="decode every image (slow) instead of reading headers and end markers")

@@ -10,13 +10,15 @@ from fastreid_ext.data.datasets.attributes import convert_attribute_mats
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mat-dir", required=True, help="folder holding cam<N>_att.mat")
     parser.add_argument("--out", required=True, help="CSV to write")
     args = parser.parse_args(argv)
     table = convert_attribute_mats(args.mat_dir, args.out)
     widths = ", ".join(f"cam{cam}: {width}" for cam, (_, width) in sorted(table.columns.items()))
-    print(f"wrote {len(table.vectors)} (identity, camera) rows to {args.out} (identity columns W per camera: {widths})")
+    print(f"wrote {len(table.vectors)} (identity, camera) rows to {args.out} "
+          f"(identity columns W per camera: {widths})")
 
 
 if __name__ == "__main__":

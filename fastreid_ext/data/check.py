@@ -1,4 +1,4 @@
-"""Checking the configured datasets before a run: identities, images, attribute coverage and agreement, bad files.
+"""Checking the configured datasets before a run: identities, images, attributes, their agreement, bad files.
 
 Every problem is collected and named (file, camera, identity) instead of stopping at the first.
 """
@@ -13,9 +13,6 @@ from fastreid.data.datasets import DATASET_REGISTRY
 from .data_utils import check_image
 from .datasets.attributes import load_attributes
 from .datasets.bases import MODALITY_NAMES, person_id
-
-SPLITS = ("train", "query", "gallery")
-
 
 @dataclass
 class CameraRow:
@@ -51,7 +48,8 @@ def pair_disagreement(vectors):
     counts = {}
     for a, b in itertools.combinations(sorted(by_camera), 2):
         shared = sorted(set(by_camera[a]) & set(by_camera[b]))
-        counts[a, b] = (sum(not np.array_equal(by_camera[a][p], by_camera[b][p]) for p in shared), len(shared))
+        differ = sum(not np.array_equal(by_camera[a][p], by_camera[b][p]) for p in shared)
+        counts[a, b] = (differ, len(shared))
     return counts
 
 
@@ -59,7 +57,7 @@ def check_dataset(cfg, name, decode=False) -> DatasetCheck:
     """Build dataset ``name`` with the options of ``cfg`` and check it (see :func:`format_check`).
 
     The dataset is built without its attributes and image check, which are then run item by item so
-    that every problem is found; ``decode`` decodes every image instead of reading its header.
+    that every problem is found; ``decode`` also decodes every image (headers and end markers only without).
     """
     cls = DATASET_REGISTRY.get(name)
     options = cls.from_config(cfg)
@@ -79,7 +77,8 @@ def check_dataset(cfg, name, decode=False) -> DatasetCheck:
         form = "per camera" if table.per_camera else "the same in every camera"
         result.attributes = f"{table.source} ({len(table.names)} attributes, {form})"
     elif options["attributes"]:
-        result.attributes = f"none ({os.path.join(data.dataset_dir, options['attributes'])} not found or unreadable)"
+        path = os.path.join(data.dataset_dir, options["attributes"])
+        result.attributes = f"none ({path} not found or unreadable)"
 
     bad = {path: reason for path in data.image_files for reason in (check_image(path, decode),) if reason}
     result.problems.extend(f"{path}: {reason}" for path, reason in bad.items())
@@ -107,8 +106,9 @@ def _split_rows(split, items, table, bad, failed):
     rows = []
     for (cam, modality), members in sorted(groups.items()):
         counts = [c for key, c in pairs.items() if cam in key]
-        rows.append(CameraRow(split, str(cam), MODALITY_NAMES[modality], len({p for _, p in members}), len(members),
-                              sum((cam, p) not in vectors for _, p in members), sum(path in bad for path, _ in members),
+        rows.append(CameraRow(split, str(cam), MODALITY_NAMES[modality], len({p for _, p in members}),
+                              len(members), sum((cam, p) not in vectors for _, p in members),
+                              sum(path in bad for path, _ in members),
                               sum(d for d, _ in counts), sum(s for _, s in counts)))
     rows.append(CameraRow(split, "all", "", len({person_id(item[1]) for item in items}), len(items),
                           sum(row.without_attributes for row in rows), sum(row.bad_images for row in rows),
@@ -136,8 +136,9 @@ def format_check(result: DatasetCheck) -> str:
                              str(r.without_attributes), str(r.bad_images), _rate(r.differ, r.shared))
                             for r in result.rows]
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-        lines += ["  ".join(cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-                  for row in table]
+        for row in table:
+            lines.append("  ".join(cell.ljust(w) if i < 3 else cell.rjust(w)
+                                   for i, (cell, w) in enumerate(zip(row, widths))))
     lines.append(f"{len(result.problems)} problem(s)" + (":" if result.problems else ""))
     lines += [f"  {problem}" for problem in result.problems]
     return "\n".join(lines)

@@ -82,7 +82,8 @@ def test_batches_carry_each_camera_own_attributes(sysu_dir):
 
     data = build_cm_dataset(cfg, "SYSUMM01")
     test_batch = next(iter(build_cm_test_loader(cfg, data.query + data.gallery)))
-    for path, cam, attributes in zip(test_batch["img_paths"], test_batch["camids"].tolist(), test_batch["attributes"]):
+    rows = zip(test_batch["img_paths"], test_batch["camids"].tolist(), test_batch["attributes"])
+    for path, cam, attributes in rows:
         assert attributes.tolist() == per_camera_vector(cam, int(path.split("/")[-2]))
 
 

@@ -20,7 +20,8 @@ VECTORS = {(1, 1): (1, 0), (1, 3): (0, 0), (1, 4): (1, 0)}
 
 
 def run_tool(*args):
-    spec = importlib.util.spec_from_file_location("check_dataset_tool", os.path.join(REPO, "tools", "check_dataset.py"))
+    path = os.path.join(REPO, "tools", "check_dataset.py")
+    spec = importlib.util.spec_from_file_location("check_dataset_tool", path)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     return tool.main(list(args))
@@ -73,7 +74,8 @@ def test_truncated_jpeg_and_identity_beyond_the_columns_are_both_named(sysu_dir,
         data = f.read()
     with open(truncated, "wb") as f:
         f.write(data[: len(data) * 3 // 4])  # the header and part of the scan: a download cut short
-    assert run_tool("--config-file", SYNTHVI_CONFIG, "--decode", "DATASETS.ROOT", os.path.dirname(sysu_dir)) == 1
+    root = os.path.dirname(sysu_dir)
+    assert run_tool("--config-file", SYNTHVI_CONFIG, "--decode", "DATASETS.ROOT", root) == 1
     out = capsys.readouterr().out
     assert f"{truncated}: truncated JPEG (no end-of-image marker)" in out
     assert "cam4_att.mat: camera 4, identity 8 (image " in out and "W = 7" in out
@@ -102,7 +104,8 @@ def test_decode_finds_damage_that_headers_do_not_show(tmp_path):
     start = data.index(b"IDAT")
     length = int.from_bytes(data[start - 4:start], "big")
     data[start + 4 + length // 2:start + 4 + length] = bytes(length - length // 2)
-    data[start + 4 + length:start + 8 + length] = zlib.crc32(bytes(data[start:start + 4 + length])).to_bytes(4, "big")
+    crc = zlib.crc32(bytes(data[start:start + 4 + length]))
+    data[start + 4 + length:start + 8 + length] = crc.to_bytes(4, "big")
     with open(path, "wb") as f:
         f.write(bytes(data))
     assert check_image(path) is None

@@ -157,7 +157,8 @@ def test_regdb_layout(tmp_path):
                 assert labels.setdefault(split, mapping) == mapping  # same relabelling in both modalities
         assert len(labels["train"]) == 2 and sorted(labels["train"].keys() | labels["test"].keys()) == [1, 2, 3, 4, 5]
     header, rows = _read_csv(root / "attributes.csv")
-    assert header[:2] == ["pid", "cam"] and sorted(rows) == [(pid, cam) for pid in range(1, 6) for cam in (1, 2)]
+    assert header[:2] == ["pid", "cam"]
+    assert sorted(rows) == [(pid, cam) for pid in range(1, 6) for cam in (1, 2)]
 
 
 def test_llcm_layout(tmp_path):
@@ -185,7 +186,8 @@ def test_llcm_layout(tmp_path):
     cameras = {}
     for path in images:
         cameras.setdefault(int(path.parts[2]), set()).add(int(path.parts[1][3:]))
-    assert sorted(_read_csv(root / "attributes.csv")[1]) == sorted((p, c) for p, cs in cameras.items() for c in cs)
+    expected = sorted((pid, cam) for pid, cams in cameras.items() for cam in cams)
+    assert sorted(_read_csv(root / "attributes.csv")[1]) == expected
 
 
 def test_infrared_ignores_clothing_colour():

@@ -33,7 +33,7 @@ def test_labels_are_seen_attributes_up_to_rare_slips():
     for person in people:
         for camera in cameras:
             label = table.vectors[camera.camid, person.pid]
-            views = [seen_attributes(person.attributes, view, camera.modality) for view in (FRONT, BACK, SIDE)]
+            views = [seen_attributes(person.attributes, v, camera.modality) for v in (FRONT, BACK, SIDE)]
             explained += any(np.array_equal(label, v) for v in views)
             np.testing.assert_array_equal(label, camera_label(person, camera, seed=0))
     assert explained >= 0.95 * 200 * 6

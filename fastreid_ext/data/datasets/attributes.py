@@ -1,6 +1,5 @@
-"""Attribute labels of (camera, identity): ``attributes.csv`` and the ``cam<N>_att.mat`` files released with PAENet.
-
-Both read into an :class:`AttributeTable`; the README's "Using the released attribute files" shows the formats.
+"""Attribute labels of (camera, identity): ``attributes.csv`` and the ``cam<N>_att.mat`` files released with
+PAENet, both read into an :class:`AttributeTable` (formats: README, "Using the released attribute files").
 """
 import csv
 import logging
@@ -80,13 +79,14 @@ def read_attribute_csv(path, cameras=None) -> AttributeTable:
             continue
         if per_camera and (len(row) == width - 1 or not row[1].strip()):
             raise ValueError(f"{path}:{line}: a row without a camera in a file with a 'cam' column; one file "
-                             f"holds either per-camera rows (pid,cam,...) or per-identity rows (pid,...), not both")
+                             f"holds either per-camera rows (pid,cam,...) or per-identity rows (pid,...)")
         if len(row) != width:
             raise ValueError(f"{path}:{line}: expected {width} columns, got {len(row)}")
         pid = _integer(row[0], f"{path}:{line}: person id")
         cam = _integer(row[1], f"{path}:{line}: camera") if per_camera else None
         if cameras is not None and cam is not None and cam not in cameras:
-            raise ValueError(f"{path}:{line}: unknown camera {cam} (the dataset's cameras are {sorted(cameras)})")
+            raise ValueError(f"{path}:{line}: unknown camera {cam} "
+                             f"(the dataset's cameras are {sorted(cameras)})")
         key = f"identity {pid}" + (f" in camera {cam}" if per_camera else "")
         if (cam, pid) in vectors:
             raise ValueError(f"{path}:{line}: {key} appears twice (first on line {first_line[cam, pid]})")
@@ -161,7 +161,7 @@ def attribute_matrices(table: AttributeTable) -> dict:
 
 
 def write_attribute_csv(path, table: AttributeTable):
-    """Write ``table`` as an ``attributes.csv``: the per-camera form when it is per camera, rows by (pid, cam)."""
+    """Write ``table`` as an ``attributes.csv`` (per-camera form if the table is); rows by (pid, cam)."""
     per_camera = table.per_camera
     with open(path, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
@@ -209,6 +209,7 @@ def load_attributes(spec, dataset_dir, known_ids, cameras, key="ATTRIBUTES"):
     if not table.per_camera:
         unknown = sorted({pid for _, pid in table.vectors} - set(known_ids))
         if unknown:
-            raise ValueError(f"{path}: unknown identities {unknown[:10]}{' ...' if len(unknown) > 10 else ''} "
+            more = " ..." if len(unknown) > 10 else ""
+            raise ValueError(f"{path}: unknown identities {unknown[:10]}{more} "
                              f"({len(unknown)} ids not in the dataset's split files)")
     return table

@@ -166,7 +166,7 @@ class CrossModalityDataset(ImageDataset):
         return {p for p, _ in self.bad_images}
 
     def _set_attributes(self, table):
-        """Keep the :class:`~.attributes.AttributeTable` (or None); items are then built with :meth:`_item`."""
+        """Keep the :class:`~.attributes.AttributeTable` (or None); build items with :meth:`_item` after."""
         self.attribute_names = table.names if table is not None else None
         self._attribute_table = table
 

@@ -6,11 +6,11 @@ paths ``.../cam<N>/<id>/<file>``), ``idx/test_id.txt`` (one comma-separated line
 
 The person id is the folder id of the path and the camera id its ``cam<N>`` number (the same number
 can name a visible and an infrared camera; the ``cam`` column of a per-camera ``attributes.csv`` is that
-number, so a camera's visible and infrared images share its rows). The protocol follows the authors' ``process_query_llcm``
-and ``process_gallery_llcm``: the query is every image of the query modality of the test ids (ids
-ascending as 4-digit strings, cameras in the order of :data:`TEST_CAMERAS`, files by name); the
-gallery of trial t in 0..9 is ``random.seed(t)`` and, in the same loop order over the gallery
-modality, one ``random.choice`` per existing identity folder. Settings: ``v2t`` (visible query,
+number, so a camera's visible and infrared images share its rows). The protocol follows the authors'
+``process_query_llcm`` and ``process_gallery_llcm``: the query is every image of the query modality of
+the test ids (ids ascending as 4-digit strings, cameras in the order of :data:`TEST_CAMERAS`, files by
+name); the gallery of trial t in 0..9 is ``random.seed(t)`` and, in the same loop order over the
+gallery modality, one ``random.choice`` per existing identity folder. Settings: ``v2t`` (visible query,
 infrared gallery) and ``t2v`` (the swap), 10 trials each.
 """
 import logging
@@ -78,8 +78,8 @@ class LLCM(CrossModalityDataset):
                     raise ValueError(f"{self.dataset_dir}: test identity {pid} has no {MODALITY_NAMES[m]} "
                                      f"image in {folder}/cam*/{pid:04d}")
 
-        self._set_attributes(load_attributes(attributes, self.dataset_dir, train_ids + self.test_ids, self.cameras,
-                                             key="DATASETS.LLCM.ATTRIBUTES"))
+        self._set_attributes(load_attributes(attributes, self.dataset_dir, train_ids + self.test_ids,
+                                             self.cameras, key="DATASETS.LLCM.ATTRIBUTES"))
         train = [self._item(*e, train=True) for e in train_entries]
         query, gallery = self.test_split(direction, trial)
         super().__init__(require_nonempty(train, "train", idx_dir), query, gallery, **kwargs)

@@ -114,8 +114,8 @@ class SYSUMM01(CrossModalityDataset):
         self._images = {key: [p for p in files if p not in bad] for key, files in images.items()}
         self._check_identities(train_ids)
 
-        self._set_attributes(load_attributes(attributes, self.dataset_dir, train_ids + self.test_ids, self.cameras,
-                                             key="DATASETS.SYSU.ATTRIBUTES"))
+        self._set_attributes(load_attributes(attributes, self.dataset_dir, train_ids + self.test_ids,
+                                             self.cameras, key="DATASETS.SYSU.ATTRIBUTES"))
 
         train = [self._item(path, pid, cam, CAMERA_MODALITY[cam], train=True)
                  for pid in train_ids for cam in CAMERA_MODALITY for path in self._images.get((cam, pid), [])]

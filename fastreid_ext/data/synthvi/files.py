@@ -72,8 +72,8 @@ def write_images(jobs, people, cameras, seed, processes=2):
 
 
 def write_attribute_files(root, table, mats=True):
-    """``<root>/attributes.csv`` (per-camera form) and, with ``mats``, ``<root>/attributes/cam<N>_att.mat`` in the
-    layout of the files released with PAENet (column pid - 1 of each camera's matrix)."""
+    """``<root>/attributes.csv`` (per-camera form) and, with ``mats``, ``<root>/attributes/cam<N>_att.mat``
+    in the layout of the files released with PAENet (column pid - 1 of each camera's matrix)."""
     write_attribute_csv(os.path.join(root, "attributes.csv"), table)
     if mats:
         for cam, matrix in attribute_matrices(table).items():

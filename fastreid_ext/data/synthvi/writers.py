@@ -3,11 +3,12 @@
 A writer decides which identity appears in which camera, the splits, the file names and the index files;
 rendering is :mod:`.render`'s, file writing :mod:`.files`'s. Add a format by registering a class here.
 
-Attribute files: ``attributes.csv`` in the per-camera form ``pid,cam,<8 names>``, one row per identity and camera
-it appears in, with the labels of :mod:`.labels` (an identity's labels may differ between cameras); pid is the
-folder id (``cam1/0001``, ``Visible/7``, ``test_vis/cam1/0012``), not the relabelled index of an idx file.
-SYSU-MM01 also gets ``attributes/cam<N>_att.mat`` as released with PAENet: variable ``cam<N>_att``, uint8
-(8, W_N), column pid - 1 for identity pid in camera N, W_N the largest such pid, zero columns for the others.
+Attribute files: ``attributes.csv`` in the per-camera form ``pid,cam,<8 names>``, one row per identity and
+camera it appears in, with the labels of :mod:`.labels` (an identity's labels may differ between cameras);
+pid is the folder id (``cam1/0001``, ``Visible/7``, ``test_vis/cam1/0012``), not an idx file's relabelled
+index. SYSU-MM01 also gets ``attributes/cam<N>_att.mat`` as released with PAENet: variable ``cam<N>_att``,
+uint8 (8, W_N), column pid - 1 for identity pid in camera N, W_N the largest such pid, zero columns for
+the other ids.
 """
 import os
 from dataclasses import dataclass
