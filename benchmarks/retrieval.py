@@ -164,7 +164,7 @@ def bench_filtered(n, dim, kinds, n_queries, seed, repeats):
         index.add(gallery, np.arange(n), metadata={"u": u})
         print(f"  {kind}: built in {time.perf_counter() - start:.0f} s", flush=True)
         for s in SELECTIVITIES:
-            (_, ids), seconds = _timed_search(lambda q: index.search(q, K, where=f"u < {s}"), queries, repeats)
+            (_, ids), seconds = _timed_search(lambda q, index=index, s=s: index.search(q, K, where=f"u < {s}"), queries, repeats)
             rows.append({"method": kind, "n": n, "dim": dim, "selectivity": s, "params": index.params,
                          "qps": n_queries / seconds, "recall@10": _recall(ids, exact[s])})
             print(f"  {s:.0%} {kind}: {rows[-1]['qps']:.0f} q/s, recall@10 {rows[-1]['recall@10']:.3f}",

@@ -56,14 +56,14 @@ def _add_data_config(cfg):
     cfg.DATASETS.SYSU.TRIAL = 0
     # Gallery sampler: "seeded" (public code with random.seed(trial)) or "official" (exp/rand_perm_cam.mat).
     cfg.DATASETS.SYSU.SAMPLER = "seeded"
-    # Attribute CSV or directory of camN_att.mat, relative to the dataset dir; "" = none.
+    # Attribute CSV (pid[,cam],<names>) or folder of the released cam<N>_att.mat; "" = none.
     cfg.DATASETS.SYSU.ATTRIBUTES = "attributes.csv"
     cfg.DATASETS.REGDB = CN()
     # Train/test split, 1..10.
     cfg.DATASETS.REGDB.TRIAL = 1
     # "v2t": visible query, thermal gallery; "t2v": the swap.
     cfg.DATASETS.REGDB.DIRECTION = "v2t"
-    # Attribute CSV (keyed by the person folder id) or directory of camN_att.mat; "" = none.
+    # Attribute CSV (pid[,cam],<names>; pid: folder id, cam: 1 visible, 2 thermal) or cam<N>_att.mat folder.
     cfg.DATASETS.REGDB.ATTRIBUTES = "attributes.csv"
     # Allow evaluating a checkpoint on another RegDB trial than it was trained on (leaks test ids).
     cfg.DATASETS.REGDB.FORCE_TRIAL_MISMATCH = False
@@ -72,7 +72,7 @@ def _add_data_config(cfg):
     cfg.DATASETS.LLCM.TRIAL = 0
     # "v2t": visible query, infrared gallery; "t2v": the swap.
     cfg.DATASETS.LLCM.DIRECTION = "v2t"
-    # Attribute CSV, relative to the dataset dir; "" = none.
+    # Attribute CSV (pid[,cam],<names>; cam = the cam<N> number) or cam<N>_att.mat folder; "" = none.
     cfg.DATASETS.LLCM.ATTRIBUTES = "attributes.csv"
     # P identities x (K visible + K infrared) per batch: IMS_PER_BATCH = 2 * P * NUM_INSTANCE.
     cfg.DATALOADER.SAMPLER_TRAIN = "CrossModalityIdentitySampler"

@@ -21,11 +21,12 @@ def is_image_file(name):
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def check_image(path):
+def check_image(path, decode=False):
     """Return ``None`` if ``path`` looks like a complete image, else the reason it does not.
 
     Fast: PIL parses the header (and ``verify()`` checks PNG checksums) without decoding pixels;
     a JPEG must end with its EOI marker and an uncompressed BMP must hold all its pixel rows.
+    ``decode`` then also decodes the pixels (slow; finds damage inside the compressed data).
     """
     try:
         size = os.path.getsize(path)
@@ -39,10 +40,22 @@ def check_image(path):
             image.verify()
     except Exception as e:  # PIL raises many types for bad headers
         return f"unreadable ({type(e).__name__}: {e})"
+    reason = None
     if image_format == "JPEG":
-        return _check_jpeg_tail(path, size)
-    if image_format == "BMP":
-        return _check_bmp_size(path, size)
+        reason = _check_jpeg_tail(path, size)
+    elif image_format == "BMP":
+        reason = _check_bmp_size(path, size)
+    if reason is None and decode:
+        reason = _decode(path)
+    return reason
+
+
+def _decode(path):
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except Exception as e:  # PIL's decoders raise OSError, SyntaxError, ValueError, ...
+        return f"undecodable ({type(e).__name__}: {e})"
     return None
 
 

@@ -1,4 +1,5 @@
 """Trained models for inference: ``load_trained_model`` (every tool's entry) and ``evaluate_checkpoint`` (``--eval-only``)."""
+import torch
 from fastreid.config import CfgNode
 
 from ..data.datasets.regdb import check_trial

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from fastreid.utils import comm
+from scipy.io import savemat
 
 from fastreid_ext.config import get_cfg
 from fastreid_ext.data import (
@@ -15,6 +16,7 @@ from fastreid_ext.data import (
 )
 from fastreid_ext.data.build import resolve_num_workers
 from fastreid_ext.data.samplers import CrossModalityIdentitySampler
+from fastreid_ext.modeling.losses.attribute_bce import AttributeBCELoss
 
 
 def tiny_cfg(root, names=("SYSUMM01",)):
@@ -51,6 +53,44 @@ def test_train_batches(sysu_dir):
         pid = int(path.split("/")[-2])
         assert target.item() == pid - 1
         assert attributes.dtype == torch.float32 and attributes.tolist() == [pid % 2, int(pid > 4)]
+
+
+def per_camera_vector(cam, pid):
+    """8 bits that differ between any two cameras of one identity."""
+    return [((pid * 37 + cam * 29) >> bit) & 1 for bit in range(8)]
+
+
+def write_released_mats(sysu_dir, width=9):
+    os.makedirs(os.path.join(sysu_dir, "attribute"))
+    for cam in range(1, 7):
+        matrix = np.array([per_camera_vector(cam, pid) for pid in range(1, width + 1)], dtype=np.uint8).T
+        savemat(os.path.join(sysu_dir, "attribute", f"cam{cam}_att.mat"), {f"cam{cam}_att": matrix})
+
+
+def test_batches_carry_each_camera_own_attributes(sysu_dir):
+    """What the attribute loss trains on (training batches) and the gt test-time source reads (test
+    batches) is the vector of the image's own camera: one identity, two cameras, two vectors."""
+    write_released_mats(sysu_dir)
+    cfg = tiny_cfg(os.path.dirname(sysu_dir))
+    cfg.DATASETS.SYSU.ATTRIBUTES = "attribute"
+    batch = next(iter(build_cm_train_loader(cfg)))
+    by_target = {}
+    for path, target, attributes in zip(batch["img_paths"], batch["targets"].tolist(), batch["attributes"]):
+        cam, pid = int(path.split("/")[-3][3:]), int(path.split("/")[-2])
+        assert attributes.tolist() == per_camera_vector(cam, pid)
+        by_target.setdefault(target, {})[cam] = tuple(attributes.tolist())
+    assert all(len(set(vectors.values())) == len(vectors) >= 2 for vectors in by_target.values())
+    logits = 20.0 * (2 * batch["attributes"] - 1)
+    loss = AttributeBCELoss(outputs=("attr_logits",))
+    assert loss({"attr_logits": logits}, batch) < 1e-6
+    first_camera = torch.stack([logits[batch["targets"] == t][0] for t in batch["targets"]])
+    assert loss({"attr_logits": first_camera}, batch) > 1.0  # one vector per identity would not fit
+
+    data = build_cm_dataset(cfg, "SYSUMM01")
+    test_batch = next(iter(build_cm_test_loader(cfg, data.query + data.gallery)))
+    rows = zip(test_batch["img_paths"], test_batch["camids"].tolist(), test_batch["attributes"])
+    for path, cam, attributes in rows:
+        assert attributes.tolist() == per_camera_vector(cam, int(path.split("/")[-2]))
 
 
 def test_no_attributes_key_without_attributes(sysu_dir):

@@ -120,3 +120,18 @@ def test_unreadable_test_image_is_left_out_when_asked(llcm_dir):
         LLCM(root=os.path.dirname(llcm_dir))
     data = LLCM(root=os.path.dirname(llcm_dir), skip_bad_images=True)
     assert bad not in {q[0] for q in data.query} and len(data.query) == 10
+
+
+def test_per_camera_attributes_follow_the_camera_number(llcm_dir, trees):
+    def vector(pid, cam):
+        return [cam % 2, pid % 2, int(cam > 4)]
+
+    rows = "".join(f"{pid},{cam},{','.join(map(str, vector(pid, cam)))}\n"
+                   for pid in (1, 2, 11, 12) for cam in range(1, 10))
+    trees.write_text(os.path.join(llcm_dir, "attributes.csv"), "pid,cam,a,b,c\n" + rows)
+    data = LLCM(root=os.path.dirname(llcm_dir))
+    items = data.train + [item for setting in ("v2t", "t2v")
+                          for split in data.test_split(setting, 0) for item in split]
+    assert {item[3] for item in items} == {0, 1}
+    for path, pid, camid, _, attributes in items:
+        assert f"/cam{camid}/" in path and attributes.tolist() == vector(int(str(pid).split("_")[-1]), camid)

@@ -107,3 +107,20 @@ def test_attributes_are_keyed_by_folder_id(regdb_dir, trees):
     for _, pid, _, _, attributes in data.train + data.query + data.gallery:
         pid = int(str(pid).split("_")[-1])
         assert attributes.tolist() == [pid % 2, int(pid > 2)]
+
+
+def test_per_camera_attributes_visible_1_thermal_2(regdb_dir, trees):
+    rows = "".join(f"{pid},{cam},{pid % 2},{int(cam == 1 and pid > 2)}\n"
+                   for pid in range(1, 6) for cam in (1, 2))
+    trees.write_text(os.path.join(regdb_dir, "attributes.csv"), "pid,cam,a,glasses\n" + rows)
+    data = RegDB(root=os.path.dirname(regdb_dir))
+    seen = set()
+    for path, pid, camid, _, attributes in data.train + data.query + data.gallery:
+        pid = int(str(pid).split("_")[-1])
+        assert path.split("/")[-3] == {1: "Visible", 2: "Thermal"}[camid]
+        assert attributes.tolist() == [pid % 2, int(camid == 1 and pid > 2)]
+        seen.add((camid, tuple(attributes)))
+    assert (1, (1.0, 1.0)) in seen and (2, (1.0, 0.0)) in seen  # identity 3 differs between the cameras
+    trees.write_text(os.path.join(regdb_dir, "attributes.csv"), "pid,cam,a,glasses\n" + rows + "4,3,0,0\n")
+    with pytest.raises(ValueError, match=r"attributes.csv:12: unknown camera 3 \(the dataset's cameras are"):
+        RegDB(root=os.path.dirname(regdb_dir))

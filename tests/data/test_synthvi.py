@@ -27,9 +27,10 @@ def _files(root):
 
 
 def _read_csv(path):
+    """The header and ``(pid, cam) -> values`` of a per-camera attributes.csv."""
     with open(path) as f:
         rows = list(csv.reader(f))
-    return rows[0], {int(row[0]): [int(v) for v in row[1:]] for row in rows[1:]}
+    return rows[0], {(int(row[0]), int(row[1])): [int(v) for v in row[2:]] for row in rows[1:]}
 
 
 def _ids_line(path):
@@ -90,17 +91,19 @@ def test_sysu_rand_perm_cam(sysu):
                 assert perms.size == 0
 
 
-def test_sysu_attributes_csv_and_mats_agree(sysu):
+def test_sysu_attributes_per_camera_csv_and_released_mats_agree(sysu):
     header, rows = _read_csv(Path(sysu) / "attributes.csv")
-    assert header == ["pid"] + list(ATTRIBUTE_NAMES)
-    assert sorted(rows) == list(range(1, 7))
-    assert all(set(values) <= {0, 1} for values in rows.values())
+    assert header == ["pid", "cam"] + list(ATTRIBUTE_NAMES)
     present = _presence(sysu)
+    assert sorted(rows) == sorted((pid, cam) for pid, cams in present.items() for cam in cams)
+    assert all(set(values) <= {0, 1} for values in rows.values())
     for cam in range(1, 7):
         matrix = scipy.io.loadmat(str(Path(sysu) / "attributes" / f"cam{cam}_att.mat"))[f"cam{cam}_att"]
-        pids = sorted(pid for pid, cams in present.items() if cam in cams)
-        assert matrix.dtype == np.uint8 and matrix.shape == (8, len(pids))
-        np.testing.assert_array_equal(matrix, np.array([rows[pid] for pid in pids]).T)
+        pids = [pid for pid, cams in present.items() if cam in cams]
+        assert matrix.dtype == np.uint8 and matrix.shape == (8, max(pids))  # W: the largest id of the camera
+        for pid in range(1, max(pids) + 1):
+            expected = rows[pid, cam] if pid in pids else [0] * 8
+            assert matrix[:, pid - 1].tolist() == expected, (cam, pid)
 
 
 def test_infrared_images_are_single_channel(sysu):
@@ -154,7 +157,8 @@ def test_regdb_layout(tmp_path):
                 assert labels.setdefault(split, mapping) == mapping  # same relabelling in both modalities
         assert len(labels["train"]) == 2 and sorted(labels["train"].keys() | labels["test"].keys()) == [1, 2, 3, 4, 5]
     header, rows = _read_csv(root / "attributes.csv")
-    assert header[0] == "pid" and sorted(rows) == [1, 2, 3, 4, 5]
+    assert header[:2] == ["pid", "cam"]
+    assert sorted(rows) == [(pid, cam) for pid in range(1, 6) for cam in (1, 2)]
 
 
 def test_llcm_layout(tmp_path):
@@ -178,7 +182,12 @@ def test_llcm_layout(tmp_path):
             path, label = line.split(" ")
             assert path.startswith(f"train_{modality}/") and (root / path).is_file()
             assert train_ids[int(label)] == int(path.split("/")[2])
-    assert sorted(_read_csv(root / "attributes.csv")[1]) == list(range(1, 7))
+    # one row per identity and camera number, whether the camera showed it in visible light or infrared
+    cameras = {}
+    for path in images:
+        cameras.setdefault(int(path.parts[2]), set()).add(int(path.parts[1][3:]))
+    expected = sorted((pid, cam) for pid, cams in cameras.items() for cam in cams)
+    assert sorted(_read_csv(root / "attributes.csv")[1]) == expected
 
 
 def test_infrared_ignores_clothing_colour():

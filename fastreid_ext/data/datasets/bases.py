@@ -32,6 +32,11 @@ class Item(NamedTuple):
     attributes: Optional[np.ndarray]
 
 
+def person_id(pid):
+    """The integer person id of an item's ``pid`` (``"<NAME>_<id>"`` in ``train``, an int elsewhere)."""
+    return int(pid.rsplit("_", 1)[-1]) if isinstance(pid, str) else int(pid)
+
+
 def dataset_root(cfg):
     """``DATASETS.ROOT``, or env ``FASTREID_DATASETS``, or ``datasets`` (FastReID's rule)."""
     return cfg.DATASETS.ROOT or os.getenv("FASTREID_DATASETS", "datasets")
@@ -134,6 +139,7 @@ class CrossModalityDataset(ImageDataset):
     ``query``/``gallery`` are the split of the constructor's options.
     """
     dataset_name = ""
+    cameras = ()  # the camera numbers of the dataset
     attribute_names = None
     _attribute_table = None
 
@@ -163,8 +169,9 @@ class CrossModalityDataset(ImageDataset):
     def screen_images(self, paths, check, skip):
         """Check ``paths`` once; return the set of bad ones to leave out, or raise listing them.
 
-        Sets ``self.bad_images``: list of ``(path, reason)``.
+        Sets ``self.image_files`` (``paths``) and ``self.bad_images``: list of ``(path, reason)``.
         """
+        self.image_files = list(paths)
         self.bad_images = []
         if check:
             self.bad_images = [(p, r) for p in paths for r in (check_image(p),) if r is not None]
@@ -180,19 +187,17 @@ class CrossModalityDataset(ImageDataset):
                        len(self.bad_images), listing, more)
         return {p for p, _ in self.bad_images}
 
-    def _set_attributes(self, names, table, source):
-        """Keep the attribute table; items are then built with :meth:`_item`."""
-        self.attribute_names = names
+    def _set_attributes(self, table):
+        """Keep the :class:`~.attributes.AttributeTable` (or None); build items with :meth:`_item` after."""
+        self.attribute_names = table.names if table is not None else None
         self._attribute_table = table
-        self._attribute_source = source
 
     def _item(self, path, pid, camid, modality, train=False):
-        """One :class:`Item`; ``pid`` is the integer person id, prefixed for training items."""
+        """One :class:`Item`, carrying the attributes of identity ``pid`` (an int) as seen in camera ``camid``;
+        ``pid`` is prefixed for training items."""
         attributes = None
         if self._attribute_table is not None:
-            if pid not in self._attribute_table:
-                raise ValueError(f"{self._attribute_source}: no attributes for identity {pid}")
-            attributes = self._attribute_table[pid]
+            attributes = self._attribute_table.vector(camid, pid, path)
         if train:
             pid = f"{self.dataset_name}_{pid}"
         return Item(path, pid, camid, modality, attributes)

@@ -29,6 +29,7 @@ class LLCM(CrossModalityDataset):
     """LLCM with the gallery draw ``trial`` (0..9) of ``direction`` as ``query``/``gallery``."""
     dataset_dir = "LLCM"
     dataset_name = "LLCM"
+    cameras = TEST_CAMERAS[VISIBLE][1]
 
     @configurable
     def __init__(self, root="datasets", trial=0, direction="v2t", attributes="attributes.csv",
@@ -66,9 +67,8 @@ class LLCM(CrossModalityDataset):
                     raise ValueError(f"{self.dataset_dir}: test identity {pid} has no {MODALITY_NAMES[m]} "
                                      f"image in {folder}/cam*/{pid:04d}")
 
-        names, table = load_attributes(attributes, self.dataset_dir, train_ids + self.test_ids,
-                                       key="DATASETS.LLCM.ATTRIBUTES")
-        self._set_attributes(names, table, os.path.join(self.dataset_dir, attributes or ""))
+        self._set_attributes(load_attributes(attributes, self.dataset_dir, train_ids + self.test_ids,
+                                             self.cameras, key="DATASETS.LLCM.ATTRIBUTES"))
         train = [self._item(*e, train=True) for e in train_entries]
         query, gallery = self.test_split(direction, trial)
         super().__init__(require_nonempty(train, "train", idx_dir), query, gallery, **kwargs)

@@ -9,7 +9,7 @@ import re
 from fastreid.config import configurable
 from fastreid.data.datasets import DATASET_REGISTRY
 
-from .attributes import folder_identities, load_attributes
+from .attributes import load_attributes
 from .bases import (INFRARED, VISIBLE, CrossModalityDataset, common_options, read_path_label_list,
                     require_disjoint, require_nonempty)
 
@@ -43,6 +43,7 @@ class RegDB(CrossModalityDataset):
     """RegDB split ``trial`` (1..10); ``query``/``gallery`` follow ``direction``."""
     dataset_dir = "RegDB"
     dataset_name = "RegDB"
+    cameras = tuple(cam for _, cam, _ in MODALITIES.values())
 
     @configurable
     def __init__(self, root="datasets", trial=1, direction="v2t", attributes="attributes.csv",
@@ -67,13 +68,9 @@ class RegDB(CrossModalityDataset):
         if missing:
             raise ValueError(f"{lists['test', 'thermal']}: test identities {missing[:10]} have no thermal image")
 
-        camera_ids = {cam: folder_identities(os.path.join(self.dataset_dir, folder))
-                      for folder, cam, _ in MODALITIES.values()
-                      if os.path.isdir(os.path.join(self.dataset_dir, folder))}
         known = train_ids + test_ids["visible"] + test_ids["thermal"]
-        names, table = load_attributes(attributes, self.dataset_dir, known, camera_ids,
-                                       key="DATASETS.REGDB.ATTRIBUTES")
-        self._set_attributes(names, table, os.path.join(self.dataset_dir, attributes or ""))
+        self._set_attributes(load_attributes(attributes, self.dataset_dir, known, self.cameras,
+                                             key="DATASETS.REGDB.ATTRIBUTES"))
 
         self._test = {m: require_nonempty([self._item(*e) for e in entries["test", m]], f"test {m}",
                                           lists["test", m]) for m in MODALITIES}

@@ -9,7 +9,7 @@ import numpy as np
 from fastreid.config import configurable
 from fastreid.data.datasets import DATASET_REGISTRY
 
-from .attributes import camera_folder_identities, load_attributes
+from .attributes import load_attributes
 from .bases import (INFRARED, VISIBLE, CrossModalityDataset, common_options, list_images, read_id_list,
                     require_disjoint, require_nonempty, seeded_gallery)
 
@@ -69,6 +69,7 @@ class SYSUMM01(CrossModalityDataset):
     """SYSU-MM01 with the split of ``(mode, shots, trial, sampler)`` as ``query``/``gallery``."""
     dataset_dir = "SYSU-MM01"
     dataset_name = "SYSUMM01"
+    cameras = tuple(CAMERA_MODALITY)
 
     @configurable
     def __init__(self, root="datasets", mode="all", shots=1, trial=0, sampler="seeded",
@@ -97,10 +98,8 @@ class SYSUMM01(CrossModalityDataset):
         self._images = {key: [p for p in files if p not in bad] for key, files in images.items()}
         self._check_identities(train_ids)
 
-        names, table = load_attributes(attributes, self.dataset_dir, train_ids + self.test_ids,
-                                       camera_folder_identities(self.dataset_dir),
-                                       key="DATASETS.SYSU.ATTRIBUTES")
-        self._set_attributes(names, table, os.path.join(self.dataset_dir, attributes or ""))
+        self._set_attributes(load_attributes(attributes, self.dataset_dir, train_ids + self.test_ids,
+                                             self.cameras, key="DATASETS.SYSU.ATTRIBUTES"))
 
         train = [self._item(path, pid, cam, CAMERA_MODALITY[cam], train=True)
                  for pid in train_ids for cam in CAMERA_MODALITY for path in self._images.get((cam, pid), [])]

@@ -1,7 +1,6 @@
-"""Writing the files of a synthetic dataset: images rendered in parallel, attribute tables, MAT files.
+"""Writing the files of a synthetic dataset: images rendered in parallel, attribute files, MAT files.
 Everything is a function of the seed (per-image generators; MAT headers get a fixed text, not the time).
 """
-import csv
 import io
 import multiprocessing
 import os
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 import cv2
 import scipy.io
 
-from .person import ATTRIBUTE_NAMES
+from ..datasets.attributes import attribute_matrices, write_attribute_csv
 from .render import render_image
 from .seeds import image_rng
 
@@ -70,13 +69,13 @@ def write_images(jobs, people, cameras, seed, processes=2):
         cv2.setNumThreads(threads)
 
 
-def write_attributes_csv(path, people):
-    """``pid,<attribute names>`` header, then one row of 0/1 values per identity, ascending pid."""
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(("pid",) + ATTRIBUTE_NAMES)
-        for person in sorted(people, key=lambda p: p.pid):
-            writer.writerow([person.pid] + [int(v) for v in person.attributes])
+def write_attribute_files(root, table, mats=True):
+    """``<root>/attributes.csv`` (per-camera form) and, with ``mats``, ``<root>/attributes/cam<N>_att.mat``
+    in the layout of the files released with PAENet (column pid - 1 of each camera's matrix)."""
+    write_attribute_csv(os.path.join(root, "attributes.csv"), table)
+    if mats:
+        for cam, matrix in attribute_matrices(table).items():
+            savemat(os.path.join(root, "attributes", f"cam{cam}_att.mat"), {f"cam{cam}_att": matrix})
 
 
 def write_text(path, lines):

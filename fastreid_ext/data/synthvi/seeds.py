@@ -7,6 +7,7 @@ STREAM_PEOPLE = 1  # [seed, STREAM_PEOPLE, pid]
 STREAM_CAMERAS = 2  # [seed, STREAM_CAMERAS, scene]
 STREAM_LAYOUT = 3  # [seed, STREAM_LAYOUT, format index]: cameras per identity, splits, trials
 STREAM_IMAGES = 4  # [seed, STREAM_IMAGES, pid, camid, modality, n]
+STREAM_LABELS = 5  # [seed, STREAM_LABELS, pid (0: the camera), camid, modality]: per-camera attribute labels
 
 
 def image_rng(seed, pid, camid, modality, n):

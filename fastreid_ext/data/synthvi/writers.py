@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .camera import INFRARED, VISIBLE
-from .files import ImageJob, savemat, write_attributes_csv, write_images, write_text
+from .files import ImageJob, savemat, write_attribute_files, write_images, write_text
+from .labels import camera_labels
 from .plan import Plan, allocate_images, present_by_fraction
 from .seeds import STREAM_LAYOUT
 
@@ -119,12 +120,7 @@ class SysuWriter:
             write_text(os.path.join(root, "exp", f"{name}.txt"), [",".join(str(pid) for pid in ids)])
         savemat(os.path.join(root, "exp", "rand_perm_cam.mat"),
                 {"rand_perm_cam": self._permutations(rng, plan.counts)})
-        write_attributes_csv(os.path.join(root, "attributes.csv"), people)
-        for c, camera in enumerate(cameras):
-            columns = [person.attributes for i, person in enumerate(people) if present[i, c]]
-            variable = f"cam{camera.camid}_att"
-            matrix = np.stack(columns, axis=1).astype(np.uint8) if columns else np.zeros((8, 0), np.uint8)
-            savemat(os.path.join(root, "attributes", f"{variable}.mat"), {variable: matrix})
+        write_attribute_files(root, camera_labels(people, cameras, present, options.seed))
 
     def _permutations(self, rng, counts):
         """The ``rand_perm_cam`` cell (see the class docstring) for ``counts`` (num_ids, 6) images (0: absent)."""
@@ -182,7 +178,8 @@ class RegdbWriter:
                 for modality, (_, _, name) in self.FOLDERS.items():
                     lines = [f"{path} {labels[pid]}" for pid in sorted(labels) for path in files[modality, pid]]
                     write_text(os.path.join(root, "idx", f"{split}_{name}_{trial}.txt"), lines)
-        write_attributes_csv(os.path.join(root, "attributes.csv"), people)
+        present = np.ones((len(people), len(cameras)), bool)
+        write_attribute_files(root, camera_labels(people, cameras, present, options.seed), mats=False)
 
 
 @register_writer("llcm")
@@ -219,6 +216,7 @@ class LlcmWriter:
 
     def write(self, root, people, cameras, options):
         plan, _ = self.plan(np.array([p.pid for p in people]), [c.modality for c in cameras], options)
+        present = plan.counts > 0
         train_ids, test_ids = set(plan.splits["train"].tolist()), plan.splits["test"].tolist()
         jobs, train_files = [], {VISIBLE: [], INFRARED: []}
         for i, person in enumerate(people):
@@ -237,4 +235,4 @@ class LlcmWriter:
             lines = [f"{relative} {labels[pid]}" for pid, relative in files]
             write_text(os.path.join(root, "idx", f"train_{self.SUFFIX[modality]}.txt"), lines)
         write_text(os.path.join(root, "idx", "test_id.txt"), [",".join(str(pid) for pid in test_ids)])
-        write_attributes_csv(os.path.join(root, "attributes.csv"), people)
+        write_attribute_files(root, camera_labels(people, cameras, present, options.seed), mats=False)
