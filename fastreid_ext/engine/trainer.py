@@ -13,7 +13,7 @@ from ..data import build_cm_dataset, build_cm_test_loader, build_cm_train_loader
 from ..evaluation import CrossModalityEvaluator, extract
 from ..evaluation.extractor import concat_results
 from .checkpoint import CMCheckpointer
-from .hooks import EpochReseed
+from .hooks import AttributePredictorStats, EpochReseed
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class CMTrainer(DefaultTrainer):
         # DefaultTrainer builds its hooks last in __init__; the checkpointer is swapped first so
         # the PeriodicCheckpointer hook saves atomically and the resume path loads strictly.
         self.checkpointer = self.build_checkpointer(self.cfg, self.model, self.optimizer, self.scheduler)
-        hooks = [EpochReseed()]
+        hooks = [EpochReseed(), AttributePredictorStats()]
         for hook in super().build_hooks():
             if isinstance(hook, fr_hooks.PeriodicWriter):
                 hook = fr_hooks.PeriodicWriter(self.build_writers(), self.cfg.SOLVER.LOG_PERIOD)
