@@ -6,8 +6,8 @@ else under the same name is refused). A shared run serves a grid only with the t
 sources it was evaluated with, so grids that share runs evaluate every source (PAENet's do). Each
 finished cell is a row of ``<out>/results.json`` (``{"grid", "config", "seed", "rank1", "mAP",
 "mINP", "attr_mA", "seconds"}``, metrics as fractions, ``attr_mA`` null without an attribute predictor,
-seconds the run's training and evaluation time). Rows already there are not run again, and a run stopped mid-way resumes from its last checkpoint
-(``--resume``).
+seconds the run's training and evaluation time). Rows already there are not run again, and a run
+stopped mid-way resumes from its last checkpoint (``--resume``).
 """
 import csv
 import json

@@ -92,7 +92,7 @@ def _add_data_config(cfg):
 def _add_model_config(cfg):
     # Dual-stream ResNet: stages before this one (stem, layer1..) are modality-specific; layer1..layer4.
     cfg.MODEL.BACKBONE.SHARED_FROM = "layer1"
-    # Inner width of the non-local blocks (WITH_NL): 0 = C/2 (non-local networks, AGW); n > 0 = n (AGW's code: 1).
+    # Inner width of the non-local blocks (WITH_NL): 0 = C/2 (non-local networks); n > 0 = n (released code: 1).
     cfg.MODEL.BACKBONE.NL_INTER_CHANNELS = 0
     # Number of binary attributes of the dataset (0: none); heads that use attributes read it.
     cfg.MODEL.HEADS.NUM_ATTRIBUTES = 0

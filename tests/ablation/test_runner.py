@@ -44,7 +44,8 @@ def test_run_resume_and_tables(synthvi_root, tmp_path, monkeypatch):
         assert all(0 <= row[name] <= 1 for name in ("rank1", "mAP", "mINP"))
     evaluation = runner._evaluation(str(tmp_path / "runs" / "paenet" / "seed0"))
     assert rows[0]["attr_mA"] is None  # no predictor
-    assert rows[1]["attr_mA"] == rows[2]["attr_mA"] == pytest.approx(evaluation["SYSUMM01/attributes/all/mA"] / 100)
+    attr_mA = evaluation["SYSUMM01/attributes/all/mA"] / 100
+    assert rows[1]["attr_mA"] == rows[2]["attr_mA"] == pytest.approx(attr_mA)
     assert rows[1]["mAP"] == pytest.approx(evaluation["SYSUMM01/all-1shot-seeded/gt/mAP"] / 100)
     assert rows[2]["mAP"] == pytest.approx(evaluation["SYSUMM01/all-1shot-seeded/pred/mAP"] / 100)
     assert json.loads((tmp_path / "results.json").read_text()) == rows

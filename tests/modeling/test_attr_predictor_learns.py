@@ -25,8 +25,8 @@ BASELINES = {
 def train_and_measure(root, out, config_file, norm, steps=STEPS):
     """Attribute mA of the predictor on the training images (test transforms) after ``steps`` training
     steps of ``config_file`` (shrunk)."""
-    cfg = tiny_cfg(root, out, config_file, "MODEL.HEADS.NUM_ATTRIBUTES", 8, "MODEL.HEADS.ATTR_PRED.ENABLED", True,
-                   "MODEL.HEADS.ATTR_PRED.NORM", norm, "MODEL.LOSSES.NAME",
+    cfg = tiny_cfg(root, out, config_file, "MODEL.HEADS.NUM_ATTRIBUTES", 8,
+                   "MODEL.HEADS.ATTR_PRED.ENABLED", True, "MODEL.HEADS.ATTR_PRED.NORM", norm, "MODEL.LOSSES.NAME",
                    (*BASELINES[config_file], "AttributeBCELoss"), "DATALOADER.NUM_INSTANCE", 2)
     seed_everything(cfg.SEED)
     loader = CMTrainer.build_train_loader(cfg)
