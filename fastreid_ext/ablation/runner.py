@@ -5,9 +5,9 @@ training share it (``run.json`` records what it was trained with, and a grid tha
 else under the same name is refused). A shared run serves a grid only with the test-time attribute
 sources it was evaluated with, so grids that share runs evaluate every source (PAENet's do). Each
 finished cell is a row of ``<out>/results.json`` (``{"grid", "config", "seed", "rank1", "mAP",
-"mINP", "seconds"}``, metrics as fractions, seconds the run's training and evaluation time). Rows
-already there are not run again, and a run stopped mid-way resumes from its last checkpoint
-(``--resume``).
+"mINP", "attr_mA", "seconds"}``, metrics as fractions, ``attr_mA`` null without an attribute predictor,
+seconds the run's training and evaluation time). Rows already there are not run again, and a run
+stopped mid-way resumes from its last checkpoint (``--resume``).
 """
 import csv
 import json
@@ -126,6 +126,9 @@ def _row(grid, cell, seed, record, seconds):
                        "(a run shared with another grid has only the attribute sources that grid evaluated)")
     row = {"grid": grid.name, "config": cell.config, "seed": seed}
     row.update({name: record[key] / 100.0 for name, key in keys.items()})
+    # The predictor's test-image mA (it does not depend on the attributes PAE reads); None without one.
+    attr_key = f"{grid.dataset}/attributes/all/mA"
+    row["attr_mA"] = record[attr_key] / 100.0 if attr_key in record else None
     row["seconds"] = round(seconds, 1)
     return row
 

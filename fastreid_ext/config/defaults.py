@@ -96,14 +96,16 @@ def _add_data_config(cfg):
 def _add_model_config(cfg):
     # Dual-stream ResNet: stages before this one (stem, layer1..) are modality-specific; layer1..layer4.
     cfg.MODEL.BACKBONE.SHARED_FROM = "layer1"
+    # Inner width of the non-local blocks (WITH_NL): 0 = C/2 (non-local networks); n > 0 = n (released code: 1).
+    cfg.MODEL.BACKBONE.NL_INTER_CHANNELS = 0
     # Number of binary attributes of the dataset (0: none); heads that use attributes read it.
     cfg.MODEL.HEADS.NUM_ATTRIBUTES = 0
     cfg.MODEL.HEADS.ATTR_PRED = CN()
     # CMEmbeddingHead: FC on the pooled feature predicting the attributes (attr_pred_logits / attr_probs).
     cfg.MODEL.HEADS.ATTR_PRED.ENABLED = False
-    # Normalisation of the pooled feature before that FC: "none", or "BN" (a BatchNorm1d of its own, as
-    # the BNNeck does for the ID classifier; keeps the logits on scale while the feature norm grows).
-    cfg.MODEL.HEADS.ATTR_PRED.NORM = "none"
+    # Normalisation of the pooled feature before that FC: "BN" (a BatchNorm1d of its own, as the BNNeck
+    # does for the ID classifier: it removes the large batch mean that stalls a plain FC), or "none".
+    cfg.MODEL.HEADS.ATTR_PRED.NORM = "BN"
     cfg.MODEL.LOSSES.MMD = CN()
     # MarginMMDLoss: an identity's MMD counts only when it exceeds this margin; None: plain class-wise MMD.
     cfg.MODEL.LOSSES.MMD.MARGIN = 1.4

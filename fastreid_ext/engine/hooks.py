@@ -1,9 +1,11 @@
 """Training hooks that FastReID lacks."""
 import logging
 
+import torch
 from fastreid.engine.hooks import PeriodicWriter
 from fastreid.engine.train_loop import HookBase
 from fastreid.utils import comm
+from torch import nn
 
 from .seeding import derive_seed, seed_everything
 
@@ -64,3 +66,52 @@ class AMPSkippedSteps(HookBase):
 
     def after_train(self):
         logger.info("AMP: GradScaler skipped %d of %d steps", self.skipped, self.trainer.iter)
+
+
+def attribute_predictor_stats(pooled: torch.Tensor, logits: torch.Tensor, weight: torch.Tensor) -> dict:
+    """Why an attribute predictor may stall, from one training batch.
+
+    pooled: (B, C) the pooled feature the predictor reads (before its own normalisation, if any);
+    logits: (B, A) its output; weight: (A, C') its FC weight. Returns floats: ``mean_sq`` |mean f|^2
+    (the energy of the batch mean), ``cov_trace`` trace of the feature covariance (the energy the
+    attributes can be read from), ``weight_norm`` |W|_F and ``logit_spread`` the batch std of the
+    logits averaged over attributes (0 when every image gets the same answer).
+    """
+    pooled, logits = pooled.detach().float(), logits.detach().float()
+    mean = pooled.mean(dim=0)
+    return {
+        "mean_sq": float(mean.square().sum()),
+        "cov_trace": float((pooled - mean).square().sum(dim=1).mean()),
+        "weight_norm": float(weight.detach().float().norm()),
+        "logit_spread": float(logits.std(dim=0).mean()),
+    }
+
+
+class AttributePredictorStats(HookBase):
+    """After each epoch: :func:`attribute_predictor_stats` of the last training batch, logged and
+    stored as ``attr_pred/<name>`` scalars (metrics.json, tensorboard). No-op without a predictor."""
+
+    def before_train(self):
+        heads = getattr(self.trainer.model, "module", self.trainer.model).heads
+        self._predictor = getattr(heads, "attr_predictor", None)
+        self._last = None
+        if self._predictor is not None:
+            self._handle = self._predictor.register_forward_hook(self._capture)
+
+    def _capture(self, module, inputs, output):
+        if module.training:
+            self._last = (inputs[0], output)
+
+    def after_epoch(self):
+        if self._last is None:
+            return
+        fc = self._predictor[-1] if isinstance(self._predictor, nn.Sequential) else self._predictor
+        stats = attribute_predictor_stats(*self._last, fc.weight)
+        for name, value in stats.items():
+            self.trainer.storage.put_scalar(f"attr_pred/{name}", value, smoothing_hint=False)
+        logger.info("Epoch %d attribute predictor: %s", self.trainer.epoch,
+                    ", ".join(f"{k} {v:.4g}" for k, v in stats.items()))
+
+    def after_train(self):
+        if self._predictor is not None:
+            self._handle.remove()

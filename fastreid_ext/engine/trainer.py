@@ -14,7 +14,7 @@ from ..evaluation import CrossModalityEvaluator, extract
 from ..evaluation.extractor import concat_results
 from ..utils import ConfigError
 from .checkpoint import CMCheckpointer
-from .hooks import AMPSkippedSteps, EpochReseed, FirstIterationWriter
+from .hooks import AMPSkippedSteps, AttributePredictorStats, EpochReseed, FirstIterationWriter
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class CMTrainer(DefaultTrainer):
         # DefaultTrainer builds its hooks last in __init__; the checkpointer is swapped first so
         # the PeriodicCheckpointer hook saves atomically and the resume path loads strictly.
         self.checkpointer = self.build_checkpointer(self.cfg, self.model, self.optimizer, self.scheduler)
-        hooks = [EpochReseed()]
+        hooks = [EpochReseed(), AttributePredictorStats()]
         if self.cfg.SOLVER.AMP.ENABLED:
             hooks.append(AMPSkippedSteps())
         for hook in super().build_hooks():

@@ -40,9 +40,12 @@ def test_run_resume_and_tables(synthvi_root, tmp_path, monkeypatch):
     rows = run_grid(grid, [0], synthvi_root, str(tmp_path))
     assert [(r["config"], r["seed"]) for r in rows] == [("baseline", 0), ("paenet/gt", 0), ("paenet/pred", 0)]
     for row in rows:
-        assert set(row) == {"grid", "config", "seed", "rank1", "mAP", "mINP", "seconds"}
+        assert set(row) == {"grid", "config", "seed", "rank1", "mAP", "mINP", "attr_mA", "seconds"}
         assert all(0 <= row[name] <= 1 for name in ("rank1", "mAP", "mINP"))
     evaluation = runner._evaluation(str(tmp_path / "runs" / "paenet" / "seed0"))
+    assert rows[0]["attr_mA"] is None  # no predictor
+    attr_mA = evaluation["SYSUMM01/attributes/all/mA"] / 100
+    assert rows[1]["attr_mA"] == rows[2]["attr_mA"] == pytest.approx(attr_mA)
     assert rows[1]["mAP"] == pytest.approx(evaluation["SYSUMM01/all-1shot-seeded/gt/mAP"] / 100)
     assert rows[2]["mAP"] == pytest.approx(evaluation["SYSUMM01/all-1shot-seeded/pred/mAP"] / 100)
     assert json.loads((tmp_path / "results.json").read_text()) == rows

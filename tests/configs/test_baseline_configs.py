@@ -7,6 +7,7 @@ import torch
 import fastreid_ext  # noqa: F401  (first: patches FastReID before it is imported)
 import fastreid_ext.modeling  # noqa: F401
 from fastreid.engine import hooks
+from fastreid.modeling.backbones import build_backbone as build_model_backbone
 from fastreid.modeling.meta_arch import build_model
 from fastreid.solver.build import build_lr_scheduler
 from fastreid.utils.events import EventStorage
@@ -70,3 +71,23 @@ def test_configs_build_their_model(name, losses, shared_from):
     assert {loss.loss_name for loss in model.losses} == losses
     assert model.backbone.shared.stages[0] == shared_from
     assert type(model.heads).__name__ == "CMEmbeddingHead"
+
+
+@pytest.mark.parametrize("opts,inter", [
+    ((), {512: 256, 1024: 512}),  # C/2, the AGW baseline's width
+    (("MODEL.BACKBONE.NL_INTER_CHANNELS", 1), {512: 1, 1024: 1}),  # the released codes' width
+])
+def test_agw_nonlocal_width(opts, inter):
+    from fastreid.layers import Non_local
+
+    cfg = load("SYSU/agw.yml")
+    cfg.merge_from_list(["MODEL.BACKBONE.PRETRAIN", False, *opts])
+    backbone = build_model_backbone(cfg)
+    blocks = [m for m in backbone.modules() if isinstance(m, Non_local)]
+    assert blocks  # ResNet-50 with WITH_NL: 2 blocks in layer2, 3 in layer3 (per stream where not shared)
+    for block in blocks:
+        c = block.g.in_channels
+        assert block.inter_channels == block.g.out_channels == block.theta.out_channels == inter[c]
+        assert block.W[0].in_channels == inter[c] and block.W[0].out_channels == c
+    x = torch.randn(1, 3, 64, 32)
+    backbone.eval()(x, torch.zeros(1, dtype=torch.long))

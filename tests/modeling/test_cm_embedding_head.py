@@ -47,7 +47,8 @@ def test_eval_returns_the_bnneck_feature():
 
 
 def test_attribute_predictor():
-    head = build_heads(head_cfg("MODEL.HEADS.NUM_ATTRIBUTES", 5, "MODEL.HEADS.ATTR_PRED.ENABLED", True))
+    head = build_heads(head_cfg("MODEL.HEADS.NUM_ATTRIBUTES", 5, "MODEL.HEADS.ATTR_PRED.ENABLED", True,
+                                "MODEL.HEADS.ATTR_PRED.NORM", "none"))
     logits = head.train()(FEAT_MAP, BATCH)["attr_pred_logits"]
     fc = head.attr_predictor
     assert torch.allclose(logits, gem(FEAT_MAP) @ fc.weight.T + fc.bias, atol=1e-6)

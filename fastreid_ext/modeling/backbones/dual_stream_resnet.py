@@ -4,6 +4,7 @@ for an infrared one; FastReID's ResNet stages, the first shared one named by ``M
 import logging
 
 import torch
+from fastreid.layers import Non_local
 from fastreid.modeling.backbones import BACKBONE_REGISTRY
 from fastreid.modeling.backbones.resnet import build_resnet_backbone
 from torch import nn
@@ -162,6 +163,18 @@ def build_dual_stream_resnet_backbone(cfg):
     single.defrost()
     single.MODEL.BACKBONE.PRETRAIN = False
     model = DualStreamResNet(lambda: build_resnet_backbone(single), bb.SHARED_FROM)
+    if bb.NL_INTER_CHANNELS > 0:
+        for block in model.modules():
+            if isinstance(block, Non_local):
+                _set_nonlocal_width(block, bb.NL_INTER_CHANNELS)
     if bb.PRETRAIN:
         model.load_pretrained(bb.PRETRAIN_PATH or hub_checkpoint(bb.DEPTH))
     return model
+
+
+def _set_nonlocal_width(block, inter):
+    """Rebuild a non-local block's g, theta, phi (C -> inter) and W (inter -> C) convolutions."""
+    channels = block.g.in_channels
+    block.inter_channels = inter
+    block.g, block.theta, block.phi = (nn.Conv2d(channels, inter, kernel_size=1) for _ in range(3))
+    block.W[0] = nn.Conv2d(inter, channels, kernel_size=1)

@@ -30,14 +30,14 @@ class CMEmbeddingHead(EmbeddingHead):
         num_attributes: A, the number of binary attributes.
         attr_pred: add an FC from the pooled feature to A logits: ``attr_pred_logits`` in
             training, ``attr_probs`` (their sigmoid) at test time.
-        attr_pred_norm: ``"none"``, or ``"BN"``: a BatchNorm1d of the pooled feature before that FC.
+        attr_pred_norm: ``"BN"``: a BatchNorm1d of the pooled feature before that FC, or ``"none"``.
         **kwargs: the arguments of FastReID's ``EmbeddingHead``.
     """
 
     MAP_TITLES = {}
 
     @configurable
-    def __init__(self, *, num_attributes=0, attr_pred=False, attr_pred_norm="none", **kwargs):
+    def __init__(self, *, num_attributes=0, attr_pred=False, attr_pred_norm="BN", **kwargs):
         super().__init__(**kwargs)
         if attr_pred and num_attributes <= 0:
             raise ValueError("MODEL.HEADS.ATTR_PRED.ENABLED needs MODEL.HEADS.NUM_ATTRIBUTES > 0, "

@@ -23,8 +23,8 @@ def add_paenet_config(cfg):
     _C.MODEL.PAE.FFN_DIM = 0
     # Embedding-III: 0 = the paper's n FCs 2C -> C; r > 0 = shared FC 2C -> r + ReLU, then n FCs r -> C.
     _C.MODEL.PAE.GATE_DIM = 0
-    # Attributes fed to PAE in training: "gt" (dataset labels, teacher forcing) or "pred" (predictor's).
-    _C.MODEL.PAE.TRAIN_ATTRIBUTES = "gt"
+    # Attributes fed to PAE in training: "pred" (predictor's, what PAE reads at test time) or "gt" (labels).
+    _C.MODEL.PAE.TRAIN_ATTRIBUTES = "pred"
     # Attributes fed to PAE at test time: "pred" (predictor's probabilities), "gt", or "none" (bypass PAE).
     _C.MODEL.PAE.TEST_ATTRIBUTES = "pred"
 
@@ -33,3 +33,5 @@ def add_paenet_config(cfg):
     _C.MODEL.AAL.ENABLED = True
     # Size of each attribute feature f_atr_i (Sec. 3.3; the paper gives none).
     _C.MODEL.AAL.FEAT_DIM = 256
+    # BatchNorm before the sigmoids of W1 (Eq. 8) and W2 (Eq. 10), as the released code; False: the text's.
+    _C.MODEL.AAL.SIGMOID_BN = False

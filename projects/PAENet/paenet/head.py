@@ -6,7 +6,7 @@ from fastreid.modeling.heads import REID_HEADS_REGISTRY, EmbeddingHead
 
 from fastreid_ext.modeling.heads import CMEmbeddingHead
 
-from .aal import AttributeAuxiliaryLearning, identity_weights
+from .aal import AttributeAuxiliaryLearning, identity_weights, sigmoid_bn2d
 from .pae import PAE
 
 __all__ = ["PAENetHead"]
@@ -31,13 +31,15 @@ class PAENetHead(CMEmbeddingHead):
         aal: an :class:`AttributeAuxiliaryLearning`, or None (no AAL).
         train_attributes: ``gt`` or ``pred``, the attributes PAE reads in training.
         test_attributes: ``gt``, ``pred`` or ``none``, the attributes PAE reads at test time.
+        w2_norm: a BatchNorm2d before the sigmoid of W2 (Eq. 10), as the released code, or None.
         **kwargs: the arguments of ``CMEmbeddingHead``.
     """
 
     MAP_TITLES = {"emb2": "Embedding-II (Eq. 5)", "w2": "W2 (Eq. 10)"}
 
     @configurable
-    def __init__(self, *, pae=None, aal=None, train_attributes="gt", test_attributes="pred", **kwargs):
+    def __init__(self, *, pae=None, aal=None, train_attributes="pred", test_attributes="pred", w2_norm=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if train_attributes not in TRAIN_ATTRIBUTE_SOURCES:
             raise ValueError(f"MODEL.PAE.TRAIN_ATTRIBUTES must be one of {TRAIN_ATTRIBUTE_SOURCES}, "
@@ -50,6 +52,7 @@ class PAENetHead(CMEmbeddingHead):
                              "predictor: set MODEL.HEADS.ATTR_PRED.ENABLED True")
         self.pae = pae
         self.aal = aal
+        self.w2_norm = w2_norm
         self.train_attributes = train_attributes
         self.test_attributes = test_attributes
 
@@ -65,8 +68,11 @@ class PAENetHead(CMEmbeddingHead):
             args["pae"] = PAE(channels, num_attributes, embeddings=pae_cfg.EMBEDDINGS,
                               embed_dim=pae_cfg.EMBED_DIM, num_heads=pae_cfg.NUM_HEADS, ffn_dim=pae_cfg.FFN_DIM,
                               gate_dim=pae_cfg.GATE_DIM)
+            if aal_cfg.SIGMOID_BN:
+                args["w2_norm"] = sigmoid_bn2d(channels)
         if aal_cfg.ENABLED:
-            args["aal"] = AttributeAuxiliaryLearning(channels, num_attributes, feat_dim=aal_cfg.FEAT_DIM)
+            args["aal"] = AttributeAuxiliaryLearning(channels, num_attributes, feat_dim=aal_cfg.FEAT_DIM,
+                                                     sigmoid_bn=aal_cfg.SIGMOID_BN)
         args.update(train_attributes=pae_cfg.TRAIN_ATTRIBUTES, test_attributes=pae_cfg.TEST_ATTRIBUTES)
         return args
 
@@ -76,7 +82,7 @@ class PAENetHead(CMEmbeddingHead):
         pred_logits = self.attr_predictor(pooled) if self.attr_predictor is not None else None
         attributes = self._pae_attributes(batch, pred_logits)
         pae_out = self.pae(feat_map, attributes) if attributes is not None else None
-        w2 = identity_weights(pae_out) if pae_out is not None else None
+        w2 = identity_weights(pae_out, self.w2_norm) if pae_out is not None else None
         id_map = feat_map if w2 is None else w2 * feat_map
 
         if self.training:

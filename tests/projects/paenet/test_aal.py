@@ -3,7 +3,7 @@ import math
 import fastreid_ext  # noqa: F401
 import torch
 
-from paenet.aal import AttributeAuxiliaryLearning, identity_weights
+from paenet.aal import AttributeAuxiliaryLearning, identity_weights, sigmoid_bn2d
 from paenet.pae import PAEOutput
 
 
@@ -32,3 +32,16 @@ def test_identity_weights_hand_computed():
     w2 = identity_weights(PAEOutput(source=source, gates=gates))
     assert w2.shape == source.shape
     torch.testing.assert_close(w2, torch.tensor([[[[0.75, 2.25]], [[1.25, 2.5]]]]).sigmoid())
+
+
+def test_sigmoid_bn_lets_the_gates_close():
+    # F >= 0 and gates in (0, 1): without the BN, W2 = sigmoid(mean F_i) >= 0.5; with it (the released
+    # code's Region.bn, training mode), below-average positions get W2 < 0.5.
+    torch.manual_seed(0)
+    out = PAEOutput(source=torch.rand(4, 6, 3, 2), gates=torch.rand(4, 2, 6))
+    assert identity_weights(out).min() >= 0.5
+    w2 = identity_weights(out, sigmoid_bn2d(6).train())
+    assert w2.min() < 0.5 < w2.max()
+    aal = AttributeAuxiliaryLearning(6, 2, feat_dim=4, sigmoid_bn=True)
+    assert not aal.w1_norm.bias.requires_grad  # no shift, as the released code's
+    assert aal(out.pooled(), torch.rand(4, 6)).shape == (4, 2)

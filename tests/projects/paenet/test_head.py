@@ -55,12 +55,12 @@ def test_training_outputs_follow_the_head_contract():
     loss = sum(v.sum() for k, v in outputs.items() if k != "pred_class_logits")
     loss.backward()
     for name in ("pae.emb1.q_proj.weight", "pae.emb2.p2.weight", "pae.emb3.fc.weight", "aal.fc.weight",
-                 "attr_predictor.weight", "weight"):
+                 "attr_predictor.1.weight", "weight"):
         assert head.get_parameter(name).grad.abs().sum() > 0, name
 
 
 def test_training_feature_depends_on_gt_attributes():
-    head = _head().train()
+    head = _head(PAE__TRAIN_ATTRIBUTES="gt").train()
     batch = _batch()
     out_a = head(_feat_map(), batch)["features"]
     batch["attributes"] = 1 - batch["attributes"]
