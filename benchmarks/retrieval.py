@@ -164,7 +164,9 @@ def bench_filtered(n, dim, kinds, n_queries, seed, repeats):
         index.add(gallery, np.arange(n), metadata={"u": u})
         print(f"  {kind}: built in {time.perf_counter() - start:.0f} s", flush=True)
         for s in SELECTIVITIES:
-            (_, ids), seconds = _timed_search(lambda q, index=index, s=s: index.search(q, K, where=f"u < {s}"), queries, repeats)
+            def search(q, index=index, s=s):
+                return index.search(q, K, where=f"u < {s}")
+            (_, ids), seconds = _timed_search(search, queries, repeats)
             rows.append({"method": kind, "n": n, "dim": dim, "selectivity": s, "params": index.params,
                          "qps": n_queries / seconds, "recall@10": _recall(ids, exact[s])})
             print(f"  {s:.0%} {kind}: {rows[-1]['qps']:.0f} q/s, recall@10 {rows[-1]['recall@10']:.3f}",

@@ -61,8 +61,8 @@ def _torch_six():
 
 
 def _cpu_dataloader():
-    import torch
     import fastreid.data.build  # noqa: F401
+    import torch
 
     build = sys.modules["fastreid.data.build"]
     if torch.cuda.is_available():
@@ -150,8 +150,8 @@ def _typed_storage():
 
 
 def _nonlocal_channels():
-    from torch import nn
     from fastreid.layers import non_local
+    from torch import nn
 
     original = non_local.Non_local.__init__
 

@@ -34,8 +34,8 @@ def test_every_fastreid_module_imports():
 
 
 def test_cpu_dataloader_has_no_cuda_stream():
-    import torch
     import fastreid.data.build as build
+    import torch
 
     if torch.cuda.is_available():
         return

@@ -13,8 +13,9 @@ import logging
 import os
 import shlex
 
-import fastreid_ext  # noqa: F401  (registers the projects and their grids)
 from fastreid.utils.logger import setup_logger
+
+import fastreid_ext  # noqa: F401  (registers the projects and their grids)
 from paenet.reproduce import TABLES, projected_hours, run_table, table_commands
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

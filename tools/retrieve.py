@@ -26,8 +26,16 @@ from fastreid_ext.data import MODALITY_NAMES
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.engine.args import ArgumentParser, run_tool
 from fastreid_ext.engine.defaults import setup_logging
-from fastreid_ext.search.pipeline import (build_index, default_query_modality, describe, index_info,
-                                          inference_config, open_gallery, open_index, search)
+from fastreid_ext.search.pipeline import (
+    build_index,
+    default_query_modality,
+    describe,
+    index_info,
+    inference_config,
+    open_gallery,
+    open_index,
+    search,
+)
 from fastreid_ext.search.plot import plot_search_results
 from fastreid_ext.search.results import RESULT_FORMATS
 from fastreid_ext.search.sources import dataset_items, image_items, modality_code

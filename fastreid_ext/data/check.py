@@ -14,6 +14,7 @@ from .data_utils import check_image
 from .datasets.attributes import load_attributes
 from .datasets.bases import MODALITY_NAMES, person_id
 
+
 @dataclass
 class CameraRow:
     """One split and camera (``camera`` "all": the whole split). ``differ`` of ``shared``: identities of the

@@ -1,7 +1,8 @@
 """``ImageCache``: every training image decoded and resized once, in one shared uint8 array."""
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 import numpy as np
 from PIL import Image

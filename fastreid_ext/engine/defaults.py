@@ -87,7 +87,8 @@ def build_config(config_file="", opts=(), freeze=True):
 
 
 def setup_logging(output_dir="", rank=0, names=None, stream=None):
-    """FastReID's log format for ``names`` (default: FastReID, ours and every project's) at level INFO on standard output (``stream``: another one, e.g.
+    """FastReID's log format for ``names`` (default: FastReID, ours and every project's) at level INFO
+    on standard output (``stream``: another one, e.g.
     ``sys.stderr`` for tools whose results go to standard output), and into ``output_dir/log.txt`` when given."""
     for name in names or ("fastreid", "fastreid_ext", *load_projects()):
         named = setup_logger(output_dir or None, distributed_rank=rank, name=name)

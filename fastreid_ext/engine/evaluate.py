@@ -1,4 +1,4 @@
-"""Trained models for inference: ``load_trained_model`` (every tool's entry) and ``evaluate_checkpoint`` (``--eval-only``)."""
+"""Trained models for inference: ``load_trained_model`` (every tool's entry), ``evaluate_checkpoint`` (--eval-only)."""
 import torch
 from fastreid.config import CfgNode
 

@@ -3,6 +3,7 @@
 Their exact definition and how it is computed without sorting a gallery: docs/evaluation.md.
 """
 from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike
 

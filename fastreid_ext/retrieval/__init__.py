@@ -1,4 +1,4 @@
-from .index import FingerprintMismatchError, GalleryIndex, METRICS, gpu_available
+from .index import METRICS, FingerprintMismatchError, GalleryIndex, gpu_available
 from .kinds import INDEX_KIND_REGISTRY, IndexKind, get_kind
 from .persistence import IndexIntegrityError, checkpoint_fingerprint
 from .where import WhereError, parse_where

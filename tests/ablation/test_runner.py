@@ -2,12 +2,11 @@
 import json
 
 import pytest
-
-from tests.conftest import REPO, tiny_cfg
-from fastreid_ext.ablation import GRID_REGISTRY, Cell, Grid, run_grid, summarise
-from fastreid_ext.ablation import runner
-from fastreid_ext.ablation.runner import write_tables
 from fastreid.modeling import build_model
+
+from fastreid_ext.ablation import GRID_REGISTRY, Cell, Grid, run_grid, runner, summarise
+from fastreid_ext.ablation.runner import write_tables
+from tests.conftest import tiny_cfg
 
 TINY = ("MODEL.BACKBONE.DEPTH", "18x", "MODEL.BACKBONE.FEAT_DIM", "512", "INPUT.SIZE_TRAIN", "[64,32]",
         "INPUT.SIZE_TEST", "[64,32]", "SOLVER.IMS_PER_BATCH", "16", "SOLVER.MAX_EPOCH", "1",

@@ -1,7 +1,7 @@
-import fastreid_ext  # noqa: F401  (patches FastReID, loads the projects)
 import pytest
 from fastreid.modeling.heads import REID_HEADS_REGISTRY
 
+import fastreid_ext  # noqa: F401  (patches FastReID, loads the projects)
 from fastreid_ext.config import ENTRY_POINT_GROUP, get_cfg, load_projects
 
 

@@ -3,16 +3,15 @@ from pathlib import Path
 
 import pytest
 import torch
-
-import fastreid_ext  # noqa: F401  (first: patches FastReID before it is imported)
-import fastreid_ext.modeling  # noqa: F401
 from fastreid.engine import hooks
 from fastreid.modeling.backbones import build_backbone as build_model_backbone
 from fastreid.modeling.meta_arch import build_model
 from fastreid.solver.build import build_lr_scheduler
 from fastreid.utils.events import EventStorage
-from fastreid_ext.config import get_cfg
 
+import fastreid_ext  # noqa: F401  (first: patches FastReID before it is imported)
+import fastreid_ext.modeling  # noqa: F401
+from fastreid_ext.config import get_cfg
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

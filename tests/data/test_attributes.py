@@ -7,8 +7,12 @@ import pytest
 from scipy.io import loadmat, savemat
 
 from fastreid_ext.data.datasets import SYSUMM01
-from fastreid_ext.data.datasets.attributes import (PAPER_ATTRIBUTES, attribute_matrices, read_attribute_csv,
-                                                   read_attribute_mats)
+from fastreid_ext.data.datasets.attributes import (
+    PAPER_ATTRIBUTES,
+    attribute_matrices,
+    read_attribute_csv,
+    read_attribute_mats,
+)
 
 TOOL = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "convert_attributes.py")
 

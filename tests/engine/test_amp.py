@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from tests.conftest import tiny_cfg
 from fastreid_ext.engine import CMTrainer
 from fastreid_ext.engine.hooks import AMPSkippedSteps
 from fastreid_ext.engine.seeding import seed_everything
+from tests.conftest import tiny_cfg
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="AMP (SOLVER.AMP.ENABLED) needs CUDA")]

@@ -7,9 +7,9 @@ import sys
 import pytest
 import torch
 
+from fastreid_ext.data import build_cm_train_loader
 from tests.conftest import REPO, tiny_cfg
 from tests.engine.ddp_train import OPTS
-from fastreid_ext.data import build_cm_train_loader
 
 pytestmark = pytest.mark.slow
 

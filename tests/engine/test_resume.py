@@ -4,9 +4,9 @@ import pytest
 import torch
 from fastreid.engine.train_loop import HookBase
 
-from tests.conftest import tiny_cfg
 from fastreid_ext.engine import CMTrainer, load_trained_model
 from fastreid_ext.engine.seeding import seed_everything
+from tests.conftest import tiny_cfg
 
 pytestmark = pytest.mark.slow
 

@@ -1,11 +1,11 @@
 import csv
 import logging
 
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import pytest
 import torch
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.config import get_cfg
 from fastreid_ext.evaluation.cm_evaluator import CrossModalityEvaluator, metric_key
 
@@ -166,11 +166,11 @@ def test_from_config_and_errors():
 @pytest.mark.slow
 def test_end_to_end_on_a_synthvi_set(synthvi_root, tmp_path):
     """The real dataset, test loader and model: one extraction, every default setting scored."""
-    from tests.conftest import tiny_cfg
     from fastreid.modeling.meta_arch import build_model
 
     from fastreid_ext.data.build import build_cm_dataset, build_cm_test_loader
     from fastreid_ext.evaluation.extractor import extract
+    from tests.conftest import tiny_cfg
 
     cfg = tiny_cfg(synthvi_root, tmp_path)  # PAENet: the model also outputs attribute probabilities
     dataset = build_cm_dataset(cfg, cfg.DATASETS.TESTS[0])

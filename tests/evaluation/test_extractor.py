@@ -1,9 +1,9 @@
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.evaluation.extractor import extract
 
 

@@ -1,9 +1,15 @@
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import pytest
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.evaluation.metrics import (
-    PROTOCOLS, FeatureDistance, eval_llcm, eval_regdb, eval_sysu, evaluate_ranking)
+    PROTOCOLS,
+    FeatureDistance,
+    eval_llcm,
+    eval_regdb,
+    eval_sysu,
+    evaluate_ranking,
+)
 from tests.evaluation.reference_loop import loop_eval
 
 

@@ -1,10 +1,10 @@
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from fastreid.utils.compute_dist import build_dist, compute_jaccard_distance
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.evaluation.rerank import jaccard_distance, re_ranking
 
 

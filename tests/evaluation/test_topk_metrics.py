@@ -1,7 +1,7 @@
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import pytest
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.evaluation.metrics import PROTOCOLS, evaluate_ranking
 from fastreid_ext.evaluation.topk_metrics import evaluate_topk, topk_recall
 

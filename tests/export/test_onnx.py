@@ -1,4 +1,3 @@
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import onnx
 import onnxruntime
@@ -6,6 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.data.build import build_cm_test_loader
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.evaluation import extract

@@ -1,9 +1,9 @@
 import pytest
 import torch
+from fastreid.modeling.heads import build_heads
 
 import fastreid_ext  # noqa: F401
 import fastreid_ext.modeling  # noqa: F401
-from fastreid.modeling.heads import build_heads
 from fastreid_ext.config import get_cfg
 
 

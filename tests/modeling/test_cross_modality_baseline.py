@@ -1,10 +1,10 @@
 import pytest
 import torch
+from fastreid.modeling.meta_arch import build_model
+from fastreid.utils.events import EventStorage
 
 import fastreid_ext  # noqa: F401  (first: patches FastReID before it is imported)
 import fastreid_ext.modeling  # noqa: F401
-from fastreid.modeling.meta_arch import build_model
-from fastreid.utils.events import EventStorage
 from fastreid_ext.config import get_cfg
 from fastreid_ext.modeling.losses import CrossEntropyLoss
 from fastreid_ext.modeling.meta_arch import CrossModalityBaseline

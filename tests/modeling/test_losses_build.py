@@ -4,8 +4,7 @@ import torch
 import fastreid_ext  # noqa: F401
 import fastreid_ext.modeling  # noqa: F401
 from fastreid_ext.config import get_cfg
-from fastreid_ext.modeling.losses import (CM_LOSS_REGISTRY, build_losses, hetero_center_triplet_loss,
-                                          margin_mmd_loss)
+from fastreid_ext.modeling.losses import CM_LOSS_REGISTRY, build_losses, hetero_center_triplet_loss, margin_mmd_loss
 
 NAMES = ("CrossEntropyLoss", "MarginMMDLoss", "HeteroCenterTripletLoss", "WeightedRegularizedTriplet",
          "TripletLoss", "AttributeBCELoss")

@@ -4,10 +4,10 @@ import urllib.error
 import pytest
 import torch
 import torchvision
+from fastreid.modeling.backbones import build_backbone
 
 import fastreid_ext  # noqa: F401  (first: patches FastReID before it is imported)
 import fastreid_ext.modeling  # noqa: F401
-from fastreid.modeling.backbones import build_backbone
 from fastreid_ext.config import get_cfg
 from fastreid_ext.modeling.backbones import pretrained
 

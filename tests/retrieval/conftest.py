@@ -1,6 +1,7 @@
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import pytest
+
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 
 
 def _exact_topk(gallery, queries, k, metric):

@@ -4,7 +4,8 @@ import pytest
 
 import fastreid_ext  # noqa: F401
 from fastreid_ext.config import get_cfg
-from fastreid_ext.retrieval import GalleryIndex, index as index_module
+from fastreid_ext.retrieval import GalleryIndex
+from fastreid_ext.retrieval import index as index_module
 
 KINDS = ["flat", "ivf", "ivfpq", "hnsw"]
 

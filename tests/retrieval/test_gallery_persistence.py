@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 
 import fastreid_ext  # noqa: F401
-from fastreid_ext.retrieval import (FingerprintMismatchError, GalleryIndex, IndexIntegrityError,
-                                    checkpoint_fingerprint)
-from fastreid_ext.retrieval import persistence
+from fastreid_ext.retrieval import (
+    FingerprintMismatchError,
+    GalleryIndex,
+    IndexIntegrityError,
+    checkpoint_fingerprint,
+    persistence,
+)
 
 KINDS = ["flat", "ivf", "ivfpq", "hnsw"]
 

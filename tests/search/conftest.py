@@ -1,13 +1,12 @@
 import os
 from types import SimpleNamespace
 
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import pytest
 import torch
 from PIL import Image
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.config import get_cfg
-
 
 # Solid colours of the tiny SYSU-layout image folders below: cam<N>/<pid>/<n>.png.
 GALLERY_COLOURS = {"cam1/0001/0001.png": (250, 10, 10), "cam1/0002/0001.png": (10, 250, 10),

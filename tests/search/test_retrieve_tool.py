@@ -7,10 +7,10 @@ import os
 import subprocess
 import sys
 
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import pytest
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.data.build import build_cm_dataset, build_cm_test_loader
 from fastreid_ext.data.datasets.attributes import PAPER_ATTRIBUTES
 from fastreid_ext.data.synthvi import make_synthvi

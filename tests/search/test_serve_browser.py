@@ -2,10 +2,10 @@
 import shutil
 import threading
 
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import numpy as np
 import pytest
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.data.build import build_cm_dataset, build_cm_test_loader
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.evaluation import extract
@@ -122,9 +122,8 @@ def _shown(browser):
     """(ids, attribute dicts, camids) of the result cards on the page; ids None while they change."""
     import json
 
-    from selenium.webdriver.common.by import By
-
     from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
 
     try:
         cards = browser.find_elements(By.CSS_SELECTOR, "#results .result-card")
@@ -170,7 +169,8 @@ def test_attribute_toggles_filter_and_describe(colour_page):
     samples = _wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#samples .sample"))
     samples[0].click()
     assert len(_cards(browser)) == 3
-    toggle = _wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#attributes select[data-attribute='gender']"))
+    selector = "#attributes select[data-attribute='gender']"
+    toggle = _wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, selector))
     Select(toggle).select_by_visible_text("yes")
     assert browser.find_element(By.ID, "where").text == f"where {where}"
     # The sample's search runs again with the filter: the page shows what the API returns, every item fitting.

@@ -62,7 +62,8 @@ def test_info_and_page(served):
     status, page, content_type = _get(served + "/")
     assert status == 200 and content_type == "text/html; charset=utf-8"
     assert b"<title>Cross-modality person search</title>" in page
-    for path, content_type, text in (("/page.css", "text/css", b"--same"), ("/page.js", "text/javascript", b"/api/info")):
+    pages = (("/page.css", "text/css", b"--same"), ("/page.js", "text/javascript", b"/api/info"))
+    for path, content_type, text in pages:
         status, body, served_type = _get(served + path)
         assert status == 200 and served_type == f"{content_type}; charset=utf-8" and text in body
 

@@ -2,8 +2,14 @@ import os
 
 import pytest
 
-from fastreid_ext.search.sources import (UNKNOWN, dataset_items, image_items, list_image_files, modality_code,
-                                            parse_camera_and_pid)
+from fastreid_ext.search.sources import (
+    UNKNOWN,
+    dataset_items,
+    image_items,
+    list_image_files,
+    modality_code,
+    parse_camera_and_pid,
+)
 
 
 def test_parse_camera_and_pid():

@@ -1,8 +1,8 @@
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import cv2
 import numpy as np
 import torch
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.data.build import build_cm_dataset, build_cm_test_loader
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.visualization.attention import attention_maps, overlay_heatmap, plot_attention

@@ -1,8 +1,8 @@
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import cv2
 import numpy as np
 import pytest
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.visualization.attributes import attribute_accuracy, attribute_table, plot_attribute_accuracy
 
 # 4 visible and 2 infrared images, 2 attributes.

@@ -1,8 +1,8 @@
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import cv2
 import numpy as np
 import pytest
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.evaluation.metrics import PROTOCOLS, evaluate_ranking, hidden_mask
 from fastreid_ext.visualization.rank_list import MATCH_COLOR, MISMATCH_COLOR, draw_rank_lists, frame, rank_lists
 

@@ -1,9 +1,9 @@
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import cv2
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.visualization.tsne import plot_tsne, tsne_points
 
 

@@ -2,15 +2,15 @@ import os
 import subprocess
 import sys
 
-import fastreid_ext  # noqa: F401  (FastReID import shims)
 import cv2
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from tests.conftest import REPO
+import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.data.datasets.bases import INFRARED, VISIBLE
 from fastreid_ext.visualization import FIGURES, FigureOptions, default_setting, load_split_features, visualize
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")

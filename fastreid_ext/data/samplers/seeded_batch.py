@@ -1,5 +1,5 @@
 """``SeededBatchSampler``: batches of ``(index, seed)`` pairs, so augmentation is a function of the epoch."""
-from typing import Iterator, List, Tuple
+from collections.abc import Iterator
 
 import numpy as np
 from torch.utils.data import BatchSampler, Sampler
@@ -32,7 +32,7 @@ class SeededBatchSampler(BatchSampler):
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(epoch)
 
-    def __iter__(self) -> Iterator[List[Tuple[int, int]]]:
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         rng = np.random.default_rng([self.seed, self.epoch, 2, self.rank])
         for batch in super().__iter__():
             yield list(zip(batch, rng.integers(0, 2 ** 32, size=len(batch)).tolist()))

@@ -7,8 +7,8 @@ import numpy as np
 
 from .camera import draw_camera
 from .person import ATTRIBUTE_NAMES, draw_people
-from .preview import write_preview
 from .presets import PRESETS
+from .preview import write_preview
 from .writers import WRITERS, WriteOptions
 
 __all__ = ["ATTRIBUTE_NAMES", "PRESETS", "WRITERS", "make_synthvi", "plan_synthvi"]

@@ -5,7 +5,18 @@ import cv2
 import numpy as np
 
 from .body import (
-    BACKPACK, BOTTOM, FACE, GLASSES, HAIR, NUM_PARTS, SATCHEL, SHOES, SKIN, TOP, draw_pose, paint_person,
+    BACKPACK,
+    BOTTOM,
+    FACE,
+    GLASSES,
+    HAIR,
+    NUM_PARTS,
+    SATCHEL,
+    SHOES,
+    SKIN,
+    TOP,
+    draw_pose,
+    paint_person,
     pattern_mask,
 )
 from .camera import INFRARED, VISIBLE

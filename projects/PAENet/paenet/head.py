@@ -1,6 +1,5 @@
 """``PAENetHead``: the baseline head with PAE and AAL on top (PAENet Fig. 2), under the head contract of
 ``CMEmbeddingHead``; the Table 3 switches and the test-time attribute sources are in projects/PAENet/README.md."""
-import torch
 from fastreid.config import configurable
 from fastreid.modeling.heads import REID_HEADS_REGISTRY, EmbeddingHead
 

@@ -1,8 +1,9 @@
 """Progressive attribute embedding (PAE), PAENet Sec. 3.2, Eq. 3-7: Embedding-I, II and III in cascade.
 
 Follows the paper's text where its released code differs (see projects/PAENet/README.md)."""
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 import torch.nn.functional as F

@@ -1,8 +1,8 @@
 import math
 
-import fastreid_ext  # noqa: F401
 import torch
 
+import fastreid_ext  # noqa: F401
 from paenet.aal import AttributeAuxiliaryLearning, identity_weights, sigmoid_bn2d
 from paenet.pae import PAEOutput
 

@@ -1,12 +1,12 @@
 import glob
 import os
 
-import fastreid_ext  # noqa: F401
 import pytest
 import torch
 from fastreid.modeling import build_model
 from fastreid.utils.events import EventStorage
 
+import fastreid_ext  # noqa: F401
 from fastreid_ext.config import get_cfg
 from fastreid_ext.modeling import CM_LOSS_REGISTRY
 

@@ -1,9 +1,9 @@
-import fastreid_ext  # noqa: F401
 import pytest
 import torch
-
-import paenet  # noqa: F401  (registers PAENetHead and MODEL.PAE / MODEL.AAL)
 from fastreid.modeling.heads import build_heads
+
+import fastreid_ext  # noqa: F401
+import paenet  # noqa: F401  (registers PAENetHead and MODEL.PAE / MODEL.AAL)
 from fastreid_ext.config import get_cfg
 
 C, N_ATTR, NUM_CLASSES, H, W = 16, 3, 4, 4, 2

@@ -1,9 +1,9 @@
-import fastreid_ext  # noqa: F401
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+import fastreid_ext  # noqa: F401
 from paenet.pae import (
     PAE,
     AttributeChannelGates,

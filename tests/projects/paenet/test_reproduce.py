@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from tests.ablation.test_runner import TINY
-from tests.conftest import REPO
 from fastreid_ext.ablation.runner import last_evaluation
 from paenet.reproduce import SEEDS, TABLES, run_table
+from tests.ablation.test_runner import TINY
+from tests.conftest import REPO
 
 _spec = importlib.util.spec_from_file_location("reproduce_tool", os.path.join(REPO, "tools", "reproduce.py"))
 _tool = importlib.util.module_from_spec(_spec)
