@@ -59,6 +59,18 @@ COMMANDS = {
     "MODEL.BACKBONE.PRETRAIN_PATH /weights/resnet50-0676ba61.pth OUTPUT_DIR logs/sysu/paenet": Run(
         subs={"/data": "{root}", "/weights/resnet50-0676ba61.pth": "''", "logs/sysu/paenet": "{work}/sysu"},
         extra=TINY),
+    "python tools/check_dataset.py --config-file projects/PAENet/configs/sysu.yml DATASETS.ROOT datasets "
+    "DATASETS.SYSU.ATTRIBUTES attributes": Run(subs={"DATASETS.ROOT datasets": "DATASETS.ROOT {root}"}),
+    "python tools/convert_attributes.py --mat-dir datasets/SYSU-MM01/attributes "
+    "--out datasets/SYSU-MM01/attributes.csv": Run(
+        subs={"datasets/SYSU-MM01/attributes.csv": "{work}/attributes.csv",
+              "datasets/SYSU-MM01/attributes": "{root}/SYSU-MM01/attributes"}),
+    "python tools/train_net.py --config-file projects/PAENet/configs/sysu.yml DATASETS.ROOT datasets "
+    "DATASETS.SYSU.ATTRIBUTES attributes MODEL.BACKBONE.PRETRAIN_PATH /weights/resnet50-0676ba61.pth "
+    "OUTPUT_DIR logs/sysu/paenet": Run(
+        subs={"DATASETS.ROOT datasets": "DATASETS.ROOT {root}", "/weights/resnet50-0676ba61.pth": "''",
+              "logs/sysu/paenet": "{work}/sysu-attributes"},
+        extra=TINY),
     "python tools/train_net.py --num-gpus 4 --config-file projects/PAENet/configs/sysu.yml …": Run(
         subs={"--num-gpus 4": "--num-gpus 2", "…": "DATASETS.ROOT {root} OUTPUT_DIR {work}/ddp " + TINY}),
     "python tools/train_net.py --num-gpus 4 --num-machines 2 --machine-rank 0 --dist-url tcp://10.0.0.1:23456 …":
@@ -78,6 +90,22 @@ COMMANDS = {
         subs={"output/demo": "{work}/sysu", "output/index": "{work}/index", "query_dir": "{root}/SYSU-MM01/cam3",
               "ranks.png": "{work}/ranks.png"}),
     "python tools/retrieve.py info --index output/index": Run(subs={"output/index": "{work}/index"}),
+    "python tools/retrieve.py query ... --where \"backpack >= 0.5 and camid in (3, 6)\"": Run(
+        subs={"query ...": "query --config-file {work}/sysu/config.yaml --index {work}/index --images "
+                           "{root}/SYSU-MM01/cam3 MODEL.WEIGHTS {work}/sysu/model_final.pth"}),
+    "python tools/retrieve.py describe --index output/index --where \"gender >= 0.5 and hair_length >= 0.5\" "
+    "--topk 20 --format csv --plot described.png": Run(
+        subs={"output/index": "{work}/index", "described.png": "{work}/described.png"}),
+    "python tools/reproduce.py --table 3 --data /data --dry-run": Run(subs={"/data": "{root}"}),
+    "python tools/reproduce.py --table 3 --data /data --gpus 2 --out output/reproduce "
+    "MODEL.BACKBONE.PRETRAIN_PATH /weights/resnet50-0676ba61.pth": Run(
+        skip="trains Table 3's four ResNet-50 runs; tests/projects/paenet/test_reproduce.py runs the tool end "
+             "to end with tiny overrides"),
+    "python tools/make_synthvi.py --preset sysu --out /tmp/synthvi-sysu": Run(
+        skip="writes 45,783 images; tests/data/test_synthvi_presets.py checks the preset's plan and that "
+             "parallel writing equals serial"),
+    "python benchmarks/paper_scale.py --data /tmp/synthvi-sysu --iters 50 SOLVER.AMP.ENABLED True": Run(
+        skip="a benchmark of the paper-size model on the preset tree, minutes per iteration on a CPU"),
     "python tools/serve.py --config-file output/demo/config.yaml --index output/index "
     "MODEL.WEIGHTS output/demo/model_final.pth": Run(
         subs={"output/demo": "{work}/sysu", "output/index": "{work}/index"}, extra="--port 0", server=True),
