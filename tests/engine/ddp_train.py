@@ -13,13 +13,15 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from fastreid.engine import launch  # noqa: E402
-from fastreid.engine.train_loop import HookBase  # noqa: E402
-from fastreid.utils import comm  # noqa: E402
-
+# fastreid_ext first: it patches FastReID for Python 3.11 before FastReID is imported.
+# isort: off
 from fastreid_ext.engine import CMTrainer  # noqa: E402
 from fastreid_ext.engine.seeding import seed_everything  # noqa: E402
 from tests.conftest import tiny_cfg  # noqa: E402
+from fastreid.engine import launch  # noqa: E402
+from fastreid.engine.train_loop import HookBase  # noqa: E402
+from fastreid.utils import comm  # noqa: E402
+# isort: on
 
 # Global batch 16 = P 4 identities x (K 2 visible + 2 infrared): 2 identities a rank.
 OPTS = ("SOLVER.MAX_EPOCH", 2, "TEST.SETTINGS", ["all-1shot-seeded"], "TEST.EVAL_PERIOD", 2,
