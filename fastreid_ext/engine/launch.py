@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 USAGE = """Train or evaluate any fastreid_ext / project model: FastReID's command line.
 
-    python tools/train_net.py --config-file projects/PAENet/configs/sysu.yml [--resume] [--eval-only] \\
+    python tools/train_net.py --config-file CONFIG.yml [--resume] [--eval-only] \\
         [--num-gpus N] [--num-machines M --machine-rank R --dist-url URL] [KEY VALUE ...]
 """
 

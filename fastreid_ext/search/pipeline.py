@@ -22,7 +22,7 @@ from fastreid.config import CfgNode
 
 from ..data.build import build_cm_test_loader
 from ..data.datasets.attributes import PAPER_ATTRIBUTES
-from ..data.datasets.bases import MODALITY_NAMES
+from ..data.datasets.bases import MODALITY_NAMES, Item
 from ..engine.defaults import build_config
 from ..evaluation.extractor import extract
 from ..retrieval.index import FingerprintMismatchError, GalleryIndex
@@ -69,6 +69,7 @@ def model_fingerprint(cfg):
 
 def extract_items(model, cfg, items, verbose=True):
     """Features of dataset items: the dict of :func:`~fastreid_ext.evaluation.extractor.extract`, in item order."""
+    items = [Item._make(item) for item in items]
     extracted = extract(model, build_cm_test_loader(cfg, items), flip=cfg.TEST.FLIP.ENABLED, verbose=verbose)
     if extracted["img_paths"] != [item.img_path for item in items]:
         raise RuntimeError("the test loader did not return the images in order")
@@ -102,6 +103,7 @@ def build_index(model, cfg, items, directory, chunk_size=50000, attribute_names=
     """
     if not items:
         raise ValueError("build_index: no gallery image to index")
+    items = [Item._make(item) for item in items]
     index, attributes, root = None, [], common_root([item.img_path for item in items])
     for start in range(0, len(items), chunk_size):
         chunk = items[start:start + chunk_size]
@@ -211,6 +213,7 @@ def search(model, cfg, index, items, k, where=None):
 def search_features(index, items, features, k, where=None):
     """The results of :func:`search` from the (Q, D) ``features`` of the query ``items``, k <= len(index)."""
     scores, ids = index.search(features, k, where=where)
+    items = [Item._make(item) for item in items]
     results = []
     for item, row_scores, row_matches in zip(items, scores, index.metadata(ids)):
         query = {"img_path": item.img_path, "pid": _known(item.pid), "camid": _known(item.camid),

@@ -35,7 +35,7 @@ def test_dry_run_prints_table3_runs_and_projected_times(tmp_path, capsys):
     main(["--table", "3", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--dry-run",
           "--gpus", "2", "--paper-scale", str(scale)])
     out = capsys.readouterr().out
-    commands = [line for line in out.splitlines() if "tools/train_net.py" in line]
+    commands = [line for line in out.splitlines() if "fastreid_ext.engine.launch" in line]
     assert len(commands) == 4
     assert all("--num-gpus 2" in line and "projects/PAENet/configs/sysu.yml" in line for line in commands)
     assert sorted(re.findall(r"OUTPUT_DIR \S+/runs/(\S+)/seed0", out)) == sorted(
