@@ -53,9 +53,15 @@ def present_by_fraction(rng, modalities, groups, fractions):
     for group in groups:
         for c, fraction in enumerate(fractions):
             present[rng.choice(group, int(round(fraction * len(group))), replace=False), c] = True
+    return seen_in_both_modalities(rng, present, modalities)
+
+
+def seen_in_both_modalities(rng, present, modalities):
+    """``present`` (num_ids, num_cameras) bool, changed in place and returned: an identity missing from every
+    camera of a modality is put in one of them, drawn from ``rng``."""
     for modality in (VISIBLE, INFRARED):
         columns = np.array([c for c, m in enumerate(modalities) if m == modality])
-        picks = rng.choice(columns, num_ids)
+        picks = rng.choice(columns, len(present))
         missing = ~present[:, columns].any(axis=1)
         present[np.flatnonzero(missing), picks[missing]] = True
     return present

@@ -9,7 +9,7 @@ import numpy as np
 from .camera import INFRARED, VISIBLE
 from .files import ImageJob, savemat, write_attribute_files, write_images, write_text
 from .labels import camera_labels
-from .plan import Plan, allocate_images, present_by_fraction
+from .plan import Plan, allocate_images, present_by_fraction, seen_in_both_modalities
 from .seeds import STREAM_LAYOUT
 
 WRITERS = {}  # format name -> writer class
@@ -36,13 +36,7 @@ def draw_presence(rng, modalities, num_ids, probability):
 
     Like the real sets, identities miss cameras, but each has at least one visible and one infrared camera.
     """
-    present = rng.random((num_ids, len(modalities))) < probability
-    for modality in (VISIBLE, INFRARED):
-        columns = np.array([i for i, m in enumerate(modalities) if m == modality])
-        picks = rng.choice(columns, num_ids)
-        missing = ~present[:, columns].any(axis=1)
-        present[np.flatnonzero(missing), picks[missing]] = True
-    return present
+    return seen_in_both_modalities(rng, rng.random((num_ids, len(modalities))) < probability, modalities)
 
 
 def _split_sizes(num_ids, fractions, minimums, dataset):
