@@ -41,6 +41,7 @@ from tabulate import tabulate
 import fastreid_ext  # noqa: F401  (applies the FastReID shims, registers PAENet)
 from fastreid_ext.config import get_cfg
 from fastreid_ext.data import build_cm_test_loader
+from fastreid_ext.data.build import resolve_num_workers
 from fastreid_ext.engine import CMTrainer, resolve_device
 from fastreid_ext.evaluation import extract
 
@@ -132,7 +133,7 @@ def measure(cfg, args):
     device = cfg.MODEL.DEVICE
     trainer = CMTrainer(cfg)
     loader = trainer._trainer.data_loader
-    workers = cfg.DATALOADER.NUM_WORKERS
+    workers = resolve_num_workers(cfg.DATALOADER.NUM_WORKERS)
     batch = cfg.SOLVER.IMS_PER_BATCH
     cached = list(itertools.islice(iter(loader), CACHED_BATCHES))
     model_s, skipped = time_steps(trainer, itertools.cycle(cached), args.iters, device)

@@ -76,6 +76,9 @@ def _add_data_config(cfg):
     cfg.DATASETS.LLCM.ATTRIBUTES = "attributes.csv"
     # P identities x (K visible + K infrared) per batch: IMS_PER_BATCH = 2 * P * NUM_INSTANCE.
     cfg.DATALOADER.SAMPLER_TRAIN = "CrossModalityIdentitySampler"
+    # Iterations an epoch: "images" (FastReID: N_images // IMS_PER_BATCH) or "modality" (the AGW /
+    # MMD-ReID / PAENet identity sampler: max(N_visible, N_infrared) // (P K) + 1).
+    cfg.DATALOADER.EPOCH_LENGTH = "images"
     # Training resize (H, W); the paper's 288x144 (Sec. 4.1), as the next three keys.
     cfg.INPUT.SIZE_TRAIN = [288, 144]
     # Test resize (H, W).

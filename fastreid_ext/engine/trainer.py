@@ -10,6 +10,7 @@ from fastreid.solver import build_optimizer
 from fastreid.utils import comm
 
 from ..data import build_cm_dataset, build_cm_test_loader, build_cm_train_loader
+from ..data.samplers import iterations_per_epoch
 from ..evaluation import CrossModalityEvaluator, extract
 from ..evaluation.extractor import concat_results
 from ..utils import ConfigError
@@ -38,6 +39,13 @@ class CMTrainer(DefaultTrainer):
                 hook = FirstIterationWriter(self.build_writers(), self.cfg.SOLVER.LOG_PERIOD)
             hooks.append(hook)
         return hooks
+
+    def build_lr_scheduler(self, cfg, optimizer, iters_per_epoch):
+        # DefaultTrainer.__init__ sets self.iters_per_epoch (N_images // IMS_PER_BATCH) just before this call
+        # and derives max_iter and the training loop from it afterwards: DATALOADER.EPOCH_LENGTH sets it here.
+        self.iters_per_epoch = iterations_per_epoch(self._trainer.data_loader.dataset.img_items,
+                                                    cfg.SOLVER.IMS_PER_BATCH, cfg.DATALOADER.EPOCH_LENGTH)
+        return super().build_lr_scheduler(cfg, optimizer, self.iters_per_epoch)
 
     @classmethod
     def build_checkpointer(cls, cfg, model, optimizer=None, scheduler=None):

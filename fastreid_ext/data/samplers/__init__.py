@@ -9,6 +9,8 @@ SAMPLER_REGISTRY = Registry("SAMPLER")
 SAMPLER_REGISTRY.register(NaiveIdentitySampler)
 
 from .cm_sampler import CrossModalityIdentitySampler  # noqa: E402  (registers itself)
+from .epoch_length import EPOCH_LENGTHS, iterations_per_epoch  # noqa: E402
 from .seeded_batch import SeededBatchSampler  # noqa: E402
 
-__all__ = ["SAMPLER_REGISTRY", "CrossModalityIdentitySampler", "SeededBatchSampler"]
+__all__ = ["EPOCH_LENGTHS", "SAMPLER_REGISTRY", "CrossModalityIdentitySampler", "SeededBatchSampler",
+           "iterations_per_epoch"]
