@@ -16,7 +16,9 @@ sweep of ``nprobe``/``efSearch``. Prints markdown tables and writes JSON.
 
 ``--filtered``: searches restricted by ``where="u < s"`` on a uniform random metadata column ``u``
 (selectivity s = 50%, 10%, 1%) against exact brute force over the matching items (their rows
-gathered, then matrix multiply + top-k); queries/s and recall@10.
+gathered, then matrix multiply + top-k); queries/s and recall@10, with the way each filtered search
+ran (``GalleryIndex.plan``), then the same searches with the faiss selector scan forced over a sweep
+of ``nprobe`` (the data behind ``IVFKind``'s filter costs).
 
     python benchmarks/retrieval.py            # 1,000,000 x 256 and 200,000 x 2048 (long)
     python benchmarks/retrieval.py --quick    # 50,000 x 128 and 10,000 x 512 (a minute)
@@ -49,6 +51,8 @@ SWEEPS = {"ivf": ("nprobe", [4, 8, 16, 32, 64]), "ivfpq": ("nprobe", [4, 8, 16, 
           "hnsw": ("efSearch", [16, 32, 64, 128, 256])}
 K = 10
 SELECTIVITIES = [0.5, 0.1, 0.01]
+# Filtered searches with the selector scan forced: nprobe here, 2 * nprobe / s lists probed.
+FILTER_SWEEPS = {"ivf": ("nprobe", [4, 16, 64])}
 
 
 def _unit(x):
@@ -150,7 +154,7 @@ def bench_filtered(n, dim, kinds, n_queries, seed, repeats):
     each kind's ``search(..., where="u < s")``."""
     gallery, _, queries, _ = clustered_features(n, dim, n_queries, seed=seed)
     u = np.random.default_rng(seed + 1).random(n)
-    rows, exact = [], {}
+    rows, sweeps, exact = [], [], {}
     for s in SELECTIVITIES:
         keep = np.flatnonzero(u < s)
         (_, found), seconds = _timed_search(lambda q: brute_force_topk(gallery[keep], q, K), queries, repeats)
@@ -168,22 +172,44 @@ def bench_filtered(n, dim, kinds, n_queries, seed, repeats):
                 return index.search(q, K, where=f"u < {s}")
             (_, ids), seconds = _timed_search(search, queries, repeats)
             rows.append({"method": kind, "n": n, "dim": dim, "selectivity": s, "params": index.params,
-                         "qps": n_queries / seconds, "recall@10": _recall(ids, exact[s])})
-            print(f"  {s:.0%} {kind}: {rows[-1]['qps']:.0f} q/s, recall@10 {rows[-1]['recall@10']:.3f}",
-                  flush=True)
+                         "plan": index.plan(f"u < {s}"), "qps": n_queries / seconds,
+                         "recall@10": _recall(ids, exact[s])})
+            print(f"  {s:.0%} {kind}: {rows[-1]['plan']}, {rows[-1]['qps']:.0f} q/s, "
+                  f"recall@10 {rows[-1]['recall@10']:.3f}", flush=True)
+        if kind in FILTER_SWEEPS:  # the faiss selector scan forced, over the kind's search parameter
+            name, values = FILTER_SWEEPS[kind]
+            for value in values:
+                index.set_search_params(**{name: value})
+                for s in SELECTIVITIES:
+                    def scan(q, index=index, s=s):
+                        return index.search(q, K, where=f"u < {s}", strategy="selector")
+                    (_, ids), seconds = _timed_search(scan, queries, repeats)
+                    sweeps.append({"method": kind, "n": n, "dim": dim, "selectivity": s, name: value,
+                                   "plan": index.plan(f"u < {s}", strategy="selector"),
+                                   "qps": n_queries / seconds, "recall@10": _recall(ids, exact[s])})
+                    print(f"  {s:.0%} {kind} scan {sweeps[-1]['plan']}: {sweeps[-1]['qps']:.0f} q/s, "
+                          f"recall@10 {sweeps[-1]['recall@10']:.3f}", flush=True)
         del index
     base = {r["selectivity"]: r["qps"] for r in rows[:len(SELECTIVITIES)]}
-    for row in rows:
+    for row in rows + sweeps:
         row["speedup"] = row["qps"] / base[row["selectivity"]]
-    return rows
+    return rows, sweeps
 
 
-def markdown_filtered(rows):
-    lines = ["| gallery | selectivity | method | params | queries/s | × exact filtered | recall@10 |",
-             "|---|---:|---|---|---:|---:|---:|"]
+def markdown_filtered(rows, sweeps):
+    lines = ["| gallery | selectivity | method | params | how it searched | queries/s | × exact filtered | "
+             "recall@10 |", "|---|---:|---|---|---|---:|---:|---:|"]
     for r in sorted(rows, key=lambda r: -r["selectivity"]):
         params = ", ".join(f"{k}={v}" for k, v in r["params"].items() if k != "train_size")
-        lines.append(f"| {r['n']:,} × {r['dim']} | {r['selectivity']:.0%} | {r['method']} | {params} | "
+        plan = r.get("plan", {})
+        how = {"exact": "exact over the matching items", "selector": "faiss selector"}.get(plan.get("strategy"), "")
+        how += "".join(f", {k}={v}" for k, v in plan.items() if k not in ("strategy", "matching"))
+        lines.append(f"| {r['n']:,} × {r['dim']} | {r['selectivity']:.0%} | {r['method']} | {params} | {how} | "
+                     f"{r['qps']:,.0f} | {r['speedup']:.1f} | {r['recall@10']:.3f} |")
+    lines += ["", "| gallery | selectivity | method, selector scan forced | lists probed | queries/s | "
+              "× exact filtered | recall@10 |", "|---|---:|---|---:|---:|---:|---:|"]
+    for r in sorted(sweeps, key=lambda r: (-r["selectivity"], r["plan"]["nprobe"])):
+        lines.append(f"| {r['n']:,} × {r['dim']} | {r['selectivity']:.0%} | {r['method']} | {r['plan']['nprobe']} | "
                      f"{r['qps']:,.0f} | {r['speedup']:.1f} | {r['recall@10']:.3f} |")
     return "\n".join(lines)
 
@@ -230,12 +256,14 @@ def main(argv=None):
     for n, dim in sizes[:1] if args.filtered else sizes:
         print(f"{n:,} x {dim}:", flush=True)
         if args.filtered:
-            rows += bench_filtered(n, dim, args.kinds, args.queries, args.seed, args.repeats)
+            r, s = bench_filtered(n, dim, args.kinds, args.queries, args.seed, args.repeats)
+            rows += r
+            sweeps += s
             continue
         r, s = bench_size(n, dim, args.kinds, args.queries, args.seed, args.repeats)
         rows += r
         sweeps += s
-    table = markdown_filtered(rows) if args.filtered else markdown(rows, sweeps)
+    table = markdown_filtered(rows, sweeps) if args.filtered else markdown(rows, sweeps)
     print(table)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)) or ".", exist_ok=True)
     with open(args.out, "w") as f:

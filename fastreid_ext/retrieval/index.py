@@ -7,6 +7,7 @@ import numpy as np
 from fastreid.config import configurable
 
 from ..utils import GalleryIndexError
+from .brute_force import brute_force_topk
 from .filter import id_selector, widening_search
 from .kinds import get_kind, plain_params
 from .persistence import load_gallery, read_header, save_gallery, verify_files
@@ -184,7 +185,7 @@ class GalleryIndex:
                 f"The gallery features were made by model {self.model_fingerprint!r}, not by the "
                 f"expected model {expected!r}: index the gallery again with that model")
 
-    def search(self, queries, k, where=None, expected_fingerprint=None):
+    def search(self, queries, k, where=None, expected_fingerprint=None, strategy="auto"):
         """The k best gallery items of each query, among those that satisfy ``where``.
 
         Args:
@@ -193,6 +194,9 @@ class GalleryIndex:
             where: ``None`` (every item) or an expression over the metadata columns (see
                 :mod:`~fastreid_ext.retrieval.where`), e.g. ``"backpack >= 0.5 and camid in (3, 6)"``.
             expected_fingerprint: if given, the model fingerprint the gallery must have.
+            strategy: how a filtered search runs (see :meth:`plan`): ``auto`` (the cheaper of the
+                kind's), or ``selector`` / ``exact`` to force one (``exact``: kinds that store vectors
+                exactly, e.g. ``ivf``).
         Returns:
             scores (Q, k) float32 and ids (Q, k) int64, best first. Approximate kinds may find
             fewer than k items for a query, and fewer than k items may satisfy ``where``; the rest
@@ -212,14 +216,54 @@ class GalleryIndex:
         if where is None:
             return self._batched(self._search_index(), q, k, self._kind.search_parameters(self._params))
         allowed = self.matching_ids(where)
-        if not self._kind.native_filter:
+        chosen = self._strategy(len(allowed), strategy)
+        if chosen == "widening":
             return widening_search(lambda x, wide: self._batched(
                 self._search_index(), x, wide, self._kind.search_parameters(self._params)),
                 q, k, allowed, len(self))
+        if chosen == "exact":
+            return self._exact_among(q, k, allowed)
         # faiss' GPU indexes take no selector: filtered searches run on the CPU index.
         selector, _alive = id_selector(allowed)
         params = self._kind.search_parameters(self._params, selector, len(allowed) / len(self))
         return self._batched(self._index, q, k, params)
+
+    def plan(self, where, strategy="auto"):
+        """How :meth:`search` runs a search filtered by ``where``: ``"exact"`` (brute force over the
+        matching items' stored vectors), ``"selector"`` (faiss scans the index, skipping the other ids)
+        or ``"widening"`` (unfiltered searches of growing k), the number of matching items and the
+        search parameters it uses."""
+        allowed = len(self.matching_ids(where))
+        chosen = self._strategy(allowed, strategy)
+        if chosen != "selector":
+            return {"strategy": chosen, "matching": allowed}
+        params = self._kind.search_parameters(self._params, None, allowed / len(self))
+        return {"strategy": chosen, "matching": allowed,
+                **{name: getattr(params, name) for name in self._kind.search_params if params is not None}}
+
+    def _strategy(self, allowed, strategy):
+        """The way a search restricted to ``allowed`` items runs, given the ``strategy`` asked for."""
+        possible = (["exact"] if self._kind.exact_vectors else []) + (
+            ["selector"] if self._kind.native_filter else ["widening"])
+        if strategy == "auto":
+            if "exact" in possible and self._kind.prefers_exact(self._params, len(self), allowed):
+                return "exact"
+            return possible[-1]
+        if strategy not in possible:
+            raise ValueError(f"search: strategy {strategy!r} is not one of index kind {self.kind!r}'s: "
+                             f"{['auto', *possible]}")
+        return strategy
+
+    def _exact_among(self, q, k, allowed):
+        """Exact top-k among the ``allowed`` ids ((M,) int64): brute force over their stored vectors, for
+        filters so selective that the kind's filtered scan would cost more. Padded as :meth:`search`."""
+        scores = np.full((len(q), k), np.nan, np.float32)
+        ids = np.full((len(q), k), -1, np.int64)
+        if len(allowed):
+            found, rows = brute_force_topk(self._kind.vectors(self._index, allowed), q, min(k, len(allowed)),
+                                           metric=self.metric)
+            scores[:, :found.shape[1]], ids[:, :found.shape[1]] = found, allowed[rows]
+        return scores, ids
 
     def _batched(self, index, q, k, params):
         scores = np.empty((len(q), k), np.float32)

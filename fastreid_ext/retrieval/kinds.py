@@ -58,6 +58,8 @@ class IndexKind:
         gpu: faiss can move it to a GPU.
         native_filter: faiss searches it with an id selector (``SearchParameters.sel``); otherwise
             filtered searches widen k (:func:`~fastreid_ext.retrieval.filter.widening_search`).
+        exact_vectors: :meth:`vectors` reads the stored vectors back unchanged, so a filtered search
+            can be answered exactly over the matching items (when :meth:`prefers_exact`).
     """
     name = ""
     params = ()
@@ -65,6 +67,7 @@ class IndexKind:
     needs_training = False
     gpu = True
     native_filter = True
+    exact_vectors = False
 
     def check(self, given, allowed=None):
         """Raise if ``given`` names a parameter outside ``allowed`` (default: all of the kind's)."""
@@ -99,10 +102,19 @@ class IndexKind:
         """Return an empty faiss index taking ``add_with_ids`` with int64 ids."""
         raise NotImplementedError
 
-    def search_parameters(self, params, selector=None, selectivity=1.0):
+    def search_parameters(self, params, selector=None, selectivity=None):
         """Return the ``faiss.SearchParameters`` for one search; ``selector`` filters ids, admitting a
-        fraction ``selectivity`` of the gallery."""
+        fraction ``selectivity`` of the gallery (None: an unfiltered search)."""
         return faiss.SearchParameters(sel=selector) if selector is not None else None
+
+    def prefers_exact(self, params, total, allowed):
+        """Whether a search restricted to ``allowed`` of ``total`` items is cheaper as brute force over
+        the allowed items' vectors (:meth:`vectors`) than as a filtered scan of the index."""
+        return False
+
+    def vectors(self, index, ids):
+        """(len(ids), D) float32: the stored vectors of ``ids`` (kinds with ``exact_vectors``)."""
+        raise NotImplementedError
 
 
 def default_nlist(n_train):
@@ -154,11 +166,39 @@ class IVFKind(IndexKind):
         return faiss.IndexIVFFlat(faiss.IndexFlat(dim, metric_type), dim, params["nlist"],
                                   metric_type)
 
-    def search_parameters(self, params, selector=None, selectivity=1.0):
-        # A filter admitting a fraction s of the items leaves s of each list's candidates, and the
-        # k best matching items lie further out: probe nprobe / sqrt(s) lists (at most nlist).
-        nprobe = min(params["nlist"], math.ceil(params["nprobe"] / math.sqrt(max(selectivity, 1e-12))))
+    exact_vectors = True
+    # Filtered searches probe FILTER_PROBE_FACTOR * nprobe / s lists, s the admitted fraction: the k best
+    # matching items are about the k / s best of all, and a filter keeps s of each list. The factor 2 is
+    # what keeps recall@10 at 0.95 at s = 50% on benchmarks/retrieval.py's 1,000,000 x 256 features.
+    FILTER_PROBE_FACTOR = 2
+    # Costs of a filtered scan, in units of one matching item of exact search (a matrix product over a
+    # batch of queries), fitted to the nprobe sweep of ``benchmarks/retrieval.py --filtered`` at
+    # 1,000,000 x 256: checking one scanned id against the filter, and one distance to a matching id.
+    ID_CHECK_COST = 0.75
+    DISTANCE_COST = 7.0
+
+    def filtered_nprobe(self, params, selectivity):
+        """Lists a filtered search probes (at most ``nlist``)."""
+        wanted = self.FILTER_PROBE_FACTOR * params["nprobe"] / max(selectivity, 1e-12)
+        return min(params["nlist"], math.ceil(wanted))
+
+    def search_parameters(self, params, selector=None, selectivity=None):
+        nprobe = params["nprobe"] if selectivity is None else self.filtered_nprobe(params, selectivity)
         return faiss.SearchParametersIVF(nprobe=nprobe, sel=selector)
+
+    def prefers_exact(self, params, total, allowed):
+        # Ids a filtered search scans (its lists' share of the gallery), of which a fraction s matches.
+        s = allowed / total
+        scanned = self.filtered_nprobe(params, s) * total / params["nlist"]
+        return scanned * (self.ID_CHECK_COST + self.DISTANCE_COST * s) >= allowed
+
+    def vectors(self, index, ids):
+        """(len(ids), D) float32: the stored vectors of ``ids``, read through an id -> list position map
+        that faiss keeps up to date from then on (and saves with the index)."""
+        ivf = faiss.extract_index_ivf(index)
+        if ivf.direct_map.type != faiss.DirectMap.Hashtable:
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        return index.reconstruct_batch(np.asarray(ids, np.int64))
 
 
 @INDEX_KIND_REGISTRY.register()
@@ -178,6 +218,9 @@ class IVFPQKind(IVFKind):
             raise ValueError(f"Index kind 'ivfpq': M={params['M']} sub-quantizers must divide "
                              f"the feature dimension {dim}")
         return params
+
+    # Its stored vectors are lossy codes: brute force over them would not be exact.
+    exact_vectors = False
 
     def min_train(self, params):
         # Every sub-quantizer is a k-means with 2**nbits centroids.
@@ -205,5 +248,5 @@ class HNSWKind(IndexKind):
         hnsw.hnsw.efConstruction = params["efConstruction"]
         return faiss.IndexIDMap2(hnsw)
 
-    def search_parameters(self, params, selector=None, selectivity=1.0):
+    def search_parameters(self, params, selector=None, selectivity=None):
         return faiss.SearchParametersHNSW(efSearch=params["efSearch"], sel=selector)

@@ -12,6 +12,8 @@ from fastreid.utils.events import EventStorage
 import fastreid_ext  # noqa: F401  (first: patches FastReID before it is imported)
 import fastreid_ext.modeling  # noqa: F401
 from fastreid_ext.config import get_cfg
+from fastreid_ext.data import INFRARED, VISIBLE, Item
+from fastreid_ext.data.samplers import iterations_per_epoch
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -41,14 +43,20 @@ def lr_per_epoch(cfg, iters_per_epoch, epochs):
     return lrs
 
 
-@pytest.mark.parametrize("name,images_per_epoch,drops", [
-    ("Base-CM.yml", 34167, (30, 50)),  # SYSU-MM01 training images (22258 visible + 11909 infrared)
-    ("SYSU/hct.yml", 34167, (20, 50)),
+@pytest.mark.parametrize("name,visible,infrared,drops", [
+    ("Base-CM.yml", 22258, 11909, (30, 50)),  # SYSU-MM01's training images
+    ("SYSU/mmd.yml", 22258, 11909, (20, 50)),
+    ("SYSU/agw.yml", 22258, 11909, (20, 50)),
+    ("SYSU/hct.yml", 22258, 11909, (20, 50)),
+    ("RegDB/mmd.yml", 2060, 2060, (20, 50)),  # 206 identities x 10 images a modality
+    ("LLCM/mmd.yml", 16946, 13975, (20, 50)),
 ])
-def test_warm_up_and_decays_land_on_the_stated_epochs(name, images_per_epoch, drops):
+def test_warm_up_and_decays_land_on_the_stated_epochs(name, visible, infrared, drops):
     cfg = load(name)
     base = cfg.SOLVER.BASE_LR
-    lrs = lr_per_epoch(cfg, images_per_epoch // cfg.SOLVER.IMS_PER_BATCH, drops[1] + 1)
+    items = [Item(str(i), 0, 1, VISIBLE if i < visible else INFRARED, None) for i in range(visible + infrared)]
+    epoch = iterations_per_epoch(items, cfg.SOLVER.IMS_PER_BATCH, cfg.DATALOADER.EPOCH_LENGTH)
+    lrs = lr_per_epoch(cfg, epoch, drops[1] + 1)
     assert lrs[0] == pytest.approx(0.1 * base)
     assert lrs[9] < base and lrs[10] == pytest.approx(base)  # 10 warm-up epochs
     assert lrs[drops[0] - 1] == pytest.approx(base) and lrs[drops[0]] == pytest.approx(0.1 * base)

@@ -20,16 +20,16 @@ def attributed():
     return gallery, queries, metadata
 
 
-def _index(attributed, kind):
+def _index(attributed, kind, metric="cosine"):
     gallery, _, metadata = attributed
-    index = GalleryIndex(32, kind)
+    index = GalleryIndex(32, kind, metric)
     index.add(gallery, 1000 + np.arange(len(gallery)), metadata=metadata)
     return index
 
 
-def _exact_filtered(attributed, exact_topk, keep, k):
+def _exact_filtered(attributed, exact_topk, keep, k, metric="cosine"):
     gallery, queries, _ = attributed
-    scores, rows = exact_topk(gallery[keep], queries, k, "cosine")
+    scores, rows = exact_topk(gallery[keep], queries, k, metric)
     return scores, (1000 + np.flatnonzero(keep))[rows]
 
 
@@ -44,17 +44,52 @@ def test_flat_filtered_topk_is_the_exact_topk_of_the_matching_items(attributed, 
     np.testing.assert_allclose(scores, ref_scores, atol=1e-5)
 
 
+@pytest.mark.parametrize("strategy", ["auto", "selector"])
 @pytest.mark.parametrize("selectivity", [0.5, 0.1])
-def test_ivf_filtered_recall_at_the_default_nprobe(attributed, exact_topk, recall, selectivity):
+def test_ivf_filtered_recall_at_the_default_nprobe(attributed, exact_topk, recall, selectivity, strategy):
     _, queries, metadata = attributed
     index = _index(attributed, "ivf")
     assert index.params["nprobe"] == 16
     where = f"score < {selectivity}"
     keep = index.matching(where)
     assert abs(keep.mean() - selectivity) < 0.01
-    _, ids = index.search(queries, 10, where=where)
+    _, ids = index.search(queries, 10, where=where, strategy=strategy)
     assert np.isin(ids, index.matching_ids(where)).all()  # only matching items, k of them
     assert recall(ids, _exact_filtered(attributed, exact_topk, keep, 10)[1]) >= 0.95
+
+
+def test_ivf_chooses_between_its_filtered_scan_and_exact_search_by_cost(attributed):
+    index = _index(attributed, "ivf")
+    kind, params, n = index._kind, index.params, len(index)
+    assert params["nlist"] == 512 and params["nprobe"] == 16  # 20,000 // 39 lists (at least 39 vectors each)
+    assert kind.search_parameters(params).nprobe == 16  # unfiltered searches keep nprobe
+    # 80%: 2 * 16 / 0.8 = 40 lists, 1,563 ids scanned at a cost of 0.75 + 7 * 0.8 each: 9,922 < 16,000.
+    assert kind.filtered_nprobe(params, 0.8) == 40 and not kind.prefers_exact(params, n, 16000)
+    # 10%: 320 lists, 12,500 ids scanned at 0.75 + 0.7 each: 18,125 >= 2,000 matching items.
+    assert kind.filtered_nprobe(params, 0.1) == 320 and kind.prefers_exact(params, n, 2000)
+    most, tenth = index.plan("score < 0.8"), index.plan("score < 0.1")
+    matching = int(index.matching("score < 0.8").sum())
+    assert most == {"strategy": "selector", "matching": matching, "nprobe": kind.filtered_nprobe(params, matching / n)}
+    assert tenth == {"strategy": "exact", "matching": int(index.matching("score < 0.1").sum())}
+    assert index.plan("score < 0.1", strategy="selector")["strategy"] == "selector"
+    with pytest.raises(ValueError, match=r"strategy 'exact' is not one of index kind 'ivfpq'.*'auto', 'selector'"):
+        _index(attributed, "ivfpq").search(attributed[1][:2], 5, where="score < 0.1", strategy="exact")
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+@pytest.mark.parametrize("where", ["score < 0.1", "score < 0.01 and camid in (2, 3, 4)"])
+def test_ivf_selective_filters_are_answered_exactly(attributed, exact_topk, tmp_path, metric, where):
+    _, queries, _ = attributed
+    index = _index(attributed, "ivf", metric)
+    keep = index.matching(where)
+    ref_scores, ref_ids = _exact_filtered(attributed, exact_topk, keep, 10, metric)
+    for searched in (index, None):
+        if searched is None:  # the id -> vector map the exact path made is saved with the index
+            index.save(tmp_path / "index")
+            searched = GalleryIndex.load(tmp_path / "index")
+        scores, ids = searched.search(queries, 10, where=where)
+        np.testing.assert_array_equal(ids, ref_ids)
+        np.testing.assert_allclose(scores, ref_scores, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("kind", KINDS)
