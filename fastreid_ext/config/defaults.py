@@ -35,6 +35,8 @@ def _add_engine_config(cfg):
     cfg.SOLVER.CHECKPOINT_KEEP = 2
     # model_final.pth without optimizer/scheduler state (ResNet-50 PAENet: 0.48 instead of 0.96 GiB).
     cfg.SOLVER.FINAL_WEIGHTS_ONLY = False
+    # Factor on the attribute predictor's rate (MODEL.HEADS.ATTR_PRED), on top of HEADS_LR_FACTOR.
+    cfg.SOLVER.ATTR_PRED_LR_FACTOR = 1.0
     # Test-time attribute sources to evaluate, one row each (e.g. ["pred", "gt"]) for heads that read
     # attributes (PAENet); empty = the head's own setting (MODEL.PAE.TEST_ATTRIBUTES).
     cfg.TEST.ATTRIBUTES = []

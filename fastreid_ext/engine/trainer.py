@@ -65,7 +65,15 @@ class CMTrainer(DefaultTrainer):
         # (ContiguousParams). torch >= 2.0's ``zero_grad()`` sets gradients to None, which cuts those
         # views: backward then fills new tensors and the optimizer steps on stale zeros, so nothing
         # learns. Plain parameter groups avoid it.
-        return build_optimizer(cfg, model, contiguous=False)
+        optimizer, params = build_optimizer(cfg, model, contiguous=False)
+        predictor = getattr(_heads(model), "attr_predictor", None)
+        if predictor is not None:
+            # FastReID makes one group per parameter; the schedulers read each group's rate later.
+            ours = {id(p) for p in predictor.parameters()}
+            for group in optimizer.param_groups:
+                if any(id(p) in ours for p in group["params"]):
+                    group["lr"] *= cfg.SOLVER.ATTR_PRED_LR_FACTOR
+        return optimizer, params
 
     @classmethod
     def build_train_loader(cls, cfg):
