@@ -149,9 +149,18 @@ def _typed_storage():
     comm._serialize_to_tensor = serialize_to_tensor
 
 
+def set_nonlocal_width(block, inter):
+    """Rebuild a FastReID ``Non_local`` block's g, theta, phi (C -> inter) and W (inter -> C) convolutions."""
+    from torch import nn
+
+    channels = block.g.in_channels
+    block.inter_channels = inter
+    block.g, block.theta, block.phi = (nn.Conv2d(channels, inter, kernel_size=1) for _ in range(3))
+    block.W[0] = nn.Conv2d(inter, channels, kernel_size=1)
+
+
 def _nonlocal_channels():
     from fastreid.layers import non_local
-    from torch import nn
 
     original = non_local.Non_local.__init__
 
@@ -159,11 +168,7 @@ def _nonlocal_channels():
         original(self, in_channels, bn_norm, reduc_ratio)
         inter = max(in_channels // reduc_ratio, 1)
         if self.inter_channels != inter:
-            self.inter_channels = inter
-            self.g = nn.Conv2d(in_channels, inter, kernel_size=1)
-            self.theta = nn.Conv2d(in_channels, inter, kernel_size=1)
-            self.phi = nn.Conv2d(in_channels, inter, kernel_size=1)
-            self.W[0] = nn.Conv2d(inter, in_channels, kernel_size=1)
+            set_nonlocal_width(self, inter)
 
     non_local.Non_local.__init__ = __init__
 

@@ -77,7 +77,8 @@ def _write_json(path, obj):
     atomic_write(path, lambda f: json.dump(obj, f, indent=1), mode="w")
 
 
-def train_command(training, sources, run_dir, train_args=()):
+def train_command(training: dict, sources: Sequence[str], run_dir: str,
+                  train_args: Sequence[str] = ()) -> list[str]:
     """The ``tools/train_net.py`` command line of a run (``--resume`` when it has a checkpoint);
     ``train_args``: train_net's own flags, e.g. ``("--num-gpus", "2")``."""
     # The config file is relative to the repository, the run's cwd. TEST.ATTRIBUTES is always set (an
@@ -89,7 +90,8 @@ def train_command(training, sources, run_dir, train_args=()):
     return args
 
 
-def grid_commands(grid, seeds, data_root, out_dir, extra_opts=(), train_args=()):
+def grid_commands(grid: Grid, seeds: Iterable[int], data_root: str, out_dir: str, extra_opts: Sequence[str] = (),
+                  train_args: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
     """(run dir, train_net command) of every run of ``grid`` for each seed, trained or not."""
     commands = []
     for seed in seeds:
@@ -100,11 +102,11 @@ def grid_commands(grid, seeds, data_root, out_dir, extra_opts=(), train_args=())
     return commands
 
 
-def run_directory(out_dir, run, seed):
+def run_directory(out_dir: str, run: str, seed: int) -> str:
     return os.path.join(out_dir, "runs", run, f"seed{seed}")
 
 
-def last_evaluation(out_dir, run, seed):
+def last_evaluation(out_dir: str, run: str, seed: int) -> dict | None:
     """The last evaluation record (``metrics.json``) of ``run``/``seed`` under ``out_dir``, or None."""
     return _evaluation(run_directory(out_dir, run, seed))
 

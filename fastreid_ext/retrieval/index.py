@@ -228,7 +228,7 @@ class GalleryIndex:
         params = self._kind.search_parameters(self._params, selector, len(allowed) / len(self))
         return self._batched(self._index, q, k, params)
 
-    def plan(self, where, strategy="auto"):
+    def plan(self, where: str, strategy: str = "auto") -> dict:
         """How :meth:`search` runs a search filtered by ``where``: ``"exact"`` (brute force over the
         matching items' stored vectors), ``"selector"`` (faiss scans the index, skipping the other ids)
         or ``"widening"`` (unfiltered searches of growing k), the number of matching items and the

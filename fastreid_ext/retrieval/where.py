@@ -69,18 +69,18 @@ class _Parser:
         return tree
 
     def disjunction(self):
-        parts = [self.conjunction()]
-        while self.peek() == "or":
-            self.take("or")
-            parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else ("or", parts)
+        return self.chain("or", self.conjunction)
 
     def conjunction(self):
-        parts = [self.negation()]
-        while self.peek() == "and":
-            self.take("and")
-            parts.append(self.negation())
-        return parts[0] if len(parts) == 1 else ("and", parts)
+        return self.chain("and", self.negation)
+
+    def chain(self, op, operand):
+        """``operand (op operand)*``: the operand's tree alone, or ``(op, [trees])``."""
+        parts = [operand()]
+        while self.peek() == op:
+            self.take(op)
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else (op, parts)
 
     def negation(self):
         if self.peek() == "not":

@@ -1,4 +1,6 @@
+import contextlib
 import os
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -7,6 +9,8 @@ from PIL import Image
 
 import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.config import get_cfg
+from fastreid_ext.search.pipeline import build_index, open_index
+from fastreid_ext.search.server import SearchService, make_server
 
 # Solid colours of the tiny SYSU-layout image folders below: cam<N>/<pid>/<n>.png.
 GALLERY_COLOURS = {"cam1/0001/0001.png": (250, 10, 10), "cam1/0002/0001.png": (10, 250, 10),
@@ -59,3 +63,24 @@ def colour_setup(tmp_path):
     return SimpleNamespace(model=ColourModel().eval(), cfg=cfg, gallery=str(tmp_path / "gallery"),
                            queries=str(tmp_path / "queries"), gallery_colours=GALLERY_COLOURS,
                            query_colours=QUERY_COLOURS)
+
+
+def indexed_service(model, cfg, items, directory, samples=(), **kwargs):
+    """A :class:`SearchService` of infrared queries over ``items``, indexed with ``model`` in ``directory``."""
+    build_index(model, cfg, items, directory)
+    index, extraction = open_index(directory, cfg)
+    return SearchService(model, cfg, index, extraction, 1, samples, **kwargs)
+
+
+@contextlib.contextmanager
+def serving(service):
+    """Serve ``service`` on 127.0.0.1 at a free port, in a thread; yields its base URL."""
+    server = make_server(service, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

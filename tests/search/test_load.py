@@ -2,15 +2,14 @@
 upload among them; the big one must not stall the small ones behind the search lock."""
 import io
 import os
-import threading
 
 import pytest
 from PIL import Image
 
 from fastreid_ext.search.load import run_load, summarize
-from fastreid_ext.search.pipeline import build_index, open_index
-from fastreid_ext.search.server import SearchService, make_server
 from fastreid_ext.search.sources import image_items
+
+from .conftest import indexed_service, serving
 
 pytestmark = pytest.mark.slow
 
@@ -20,16 +19,9 @@ REQUESTS, CONCURRENCY = 200, 8
 @pytest.fixture
 def url(colour_setup, tmp_path):
     s = colour_setup
-    build_index(s.model, s.cfg, image_items([s.gallery], 0), str(tmp_path / "index"))
-    index, extraction = open_index(str(tmp_path / "index"), s.cfg)
-    server = make_server(SearchService(s.model, s.cfg, index, extraction, 1, k=3, workers=2),
-                         "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/search?k=3"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    service = indexed_service(s.model, s.cfg, image_items([s.gallery], 0), str(tmp_path / "index"), k=3, workers=2)
+    with serving(service) as base:
+        yield f"{base}/api/search?k=3"
 
 
 def test_load_with_a_40_mp_upload_mixed_in(url, colour_setup):

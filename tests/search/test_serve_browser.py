@@ -1,6 +1,5 @@
 """The search page in a real headless Chromium: upload a query, pick a sample, upload something else."""
 import shutil
-import threading
 
 import numpy as np
 import pytest
@@ -9,11 +8,9 @@ import fastreid_ext  # noqa: F401  (FastReID import shims)
 from fastreid_ext.data.build import build_cm_dataset, build_cm_test_loader
 from fastreid_ext.engine import load_trained_model
 from fastreid_ext.evaluation import extract
-from fastreid_ext.search.pipeline import build_index, open_index
-from fastreid_ext.search.server import SearchService, make_server
 from fastreid_ext.search.sources import image_items
 
-from .conftest import ColourAttributeModel
+from .conftest import ColourAttributeModel, indexed_service, serving
 
 pytestmark = pytest.mark.slow
 
@@ -42,20 +39,13 @@ def page(trained_tiny, tmp_path):
     browser = _browser()
     model, cfg = load_trained_model(trained_tiny)
     query, gallery = build_cm_dataset(cfg, "SYSUMM01").test_split("all-1shot-seeded", 0)
-    build_index(model, cfg, gallery, str(tmp_path / "index"))
-    index, extraction = open_index(str(tmp_path / "index"), cfg)
-    service = SearchService(model, cfg, index, extraction, 1, query, k=K)
-    server = make_server(service, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        browser.get(f"http://127.0.0.1:{server.server_address[1]}/")
-        yield browser, service, query, gallery
-    finally:
-        browser.quit()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    service = indexed_service(model, cfg, gallery, str(tmp_path / "index"), query, k=K)
+    with serving(service) as url:
+        try:
+            browser.get(url + "/")
+            yield browser, service, query, gallery
+        finally:
+            browser.quit()
 
 
 def _wait(browser, condition):
@@ -139,21 +129,14 @@ def colour_page(colour_setup, tmp_path):
     """(browser on the page serving the colour gallery indexed with predicted attributes, SearchService)."""
     browser = _browser()
     s = colour_setup
-    build_index(ColourAttributeModel().eval(), s.cfg, image_items([s.gallery], 0), str(tmp_path / "index"))
-    index, extraction = open_index(str(tmp_path / "index"), s.cfg)
-    service = SearchService(ColourAttributeModel().eval(), s.cfg, index, extraction, 1,
-                            image_items([s.queries], 1), k=3)
-    server = make_server(service, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        browser.get(f"http://127.0.0.1:{server.server_address[1]}/")
-        yield browser, service
-    finally:
-        browser.quit()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    service = indexed_service(ColourAttributeModel().eval(), s.cfg, image_items([s.gallery], 0),
+                              str(tmp_path / "index"), image_items([s.queries], 1), k=3)
+    with serving(service) as url:
+        try:
+            browser.get(url + "/")
+            yield browser, service
+        finally:
+            browser.quit()
 
 
 def test_attribute_toggles_filter_and_describe(colour_page):

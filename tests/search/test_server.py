@@ -5,7 +5,6 @@ import logging
 import os
 import socket
 import struct
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,25 +14,19 @@ import pytest
 from PIL import Image
 
 from fastreid_ext.search import server as server_module
-from fastreid_ext.search.pipeline import build_index, open_index
-from fastreid_ext.search.server import SearchService, make_server, pick_samples
+from fastreid_ext.search.server import pick_samples
 from fastreid_ext.search.sources import image_items
+
+from .conftest import indexed_service, serving
 
 
 @pytest.fixture
 def served(colour_setup, tmp_path):
     """A running server over the colour gallery, with the two infrared queries as samples; yields its URL."""
     s = colour_setup
-    build_index(s.model, s.cfg, image_items([s.gallery], 0), str(tmp_path / "index"))
-    index, extraction = open_index(str(tmp_path / "index"), s.cfg)
-    service = SearchService(s.model, s.cfg, index, extraction, 1, image_items([s.queries], 1), k=3)
-    server = make_server(service, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(indexed_service(s.model, s.cfg, image_items([s.gallery], 0), str(tmp_path / "index"),
+                                 image_items([s.queries], 1), k=3)) as url:
+        yield url
 
 
 def _get(url, data=None):

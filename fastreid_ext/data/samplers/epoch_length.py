@@ -1,4 +1,6 @@
 """Training iterations per epoch (``DATALOADER.EPOCH_LENGTH``): FastReID's, or the anchors' identity sampler's."""
+from collections.abc import Sequence
+
 from ..datasets.bases import INFRARED, VISIBLE, Item
 
 
@@ -16,7 +18,7 @@ def _modality(modalities, ims_per_batch):
 EPOCH_LENGTHS = {"images": _images, "modality": _modality}
 
 
-def iterations_per_epoch(items, ims_per_batch, length):
+def iterations_per_epoch(items: Sequence, ims_per_batch: int, length: str) -> int:
     """Iterations of one training epoch.
 
     Args:

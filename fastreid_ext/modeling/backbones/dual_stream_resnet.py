@@ -9,6 +9,7 @@ from fastreid.modeling.backbones import BACKBONE_REGISTRY
 from fastreid.modeling.backbones.resnet import build_resnet_backbone
 from torch import nn
 
+from ...compat import set_nonlocal_width
 from .pretrained import hub_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -166,15 +167,7 @@ def build_dual_stream_resnet_backbone(cfg):
     if bb.NL_INTER_CHANNELS > 0:
         for block in model.modules():
             if isinstance(block, Non_local):
-                _set_nonlocal_width(block, bb.NL_INTER_CHANNELS)
+                set_nonlocal_width(block, bb.NL_INTER_CHANNELS)
     if bb.PRETRAIN:
         model.load_pretrained(bb.PRETRAIN_PATH or hub_checkpoint(bb.DEPTH))
     return model
-
-
-def _set_nonlocal_width(block, inter):
-    """Rebuild a non-local block's g, theta, phi (C -> inter) and W (inter -> C) convolutions."""
-    channels = block.g.in_channels
-    block.inter_channels = inter
-    block.g, block.theta, block.phi = (nn.Conv2d(channels, inter, kernel_size=1) for _ in range(3))
-    block.W[0] = nn.Conv2d(inter, channels, kernel_size=1)
