@@ -1,7 +1,7 @@
 """Training iterations per epoch (``DATALOADER.EPOCH_LENGTH``): FastReID's, or the anchors' identity sampler's."""
 from collections.abc import Sequence
 
-from ..datasets.bases import INFRARED, VISIBLE, Item
+from ..datasets.bases import INFRARED, VISIBLE
 
 
 def _images(modalities, ims_per_batch):
@@ -28,4 +28,4 @@ def iterations_per_epoch(items: Sequence, ims_per_batch: int, length: str) -> in
     """
     if length not in EPOCH_LENGTHS:
         raise ValueError(f"DATALOADER.EPOCH_LENGTH {length!r}: expected one of {sorted(EPOCH_LENGTHS)}")
-    return EPOCH_LENGTHS[length]([Item._make(item).modality for item in items], ims_per_batch)
+    return EPOCH_LENGTHS[length]([modality for _, _, _, modality, _ in items], ims_per_batch)
