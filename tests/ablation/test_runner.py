@@ -82,4 +82,4 @@ def test_grids_agree_on_shared_runs():
     for name in ("table3", "table6", "attributes", "budget"):
         for run, (config_file, opts, _) in GRID_REGISTRY.get(name)().runs().items():
             assert seen.setdefault(run, (config_file, opts)) == (config_file, opts), (name, run)
-    assert {"mmd", "mmd+pae+aal"} <= set(seen) and len(seen) == 12
+    assert {"mmd", "mmd+pae+aal"} <= set(seen) and len(seen) == 14

@@ -11,6 +11,11 @@ _ID_MMD_HCT = ("CrossEntropyLoss", "MarginMMDLoss", "HeteroCenterTripletLoss")
 _AGW = ("CrossEntropyLoss", "WeightedRegularizedTriplet")
 _HCT = ("CrossEntropyLoss", "HeteroCenterTripletLoss")
 _BASELINES = {"mmd": (_ID_MMD_HCT, ()), "agw": (_AGW, ("MODEL.BACKBONE.WITH_NL", "True")), "hct": (_HCT, ())}
+# Departures from the recipe that the attributes grid measures: the plain-FC attribute predictor, the
+# paper's ground-truth attributes in training, the released code's BatchNorm before the W1 / W2 sigmoids.
+_VARIANTS = {"pred-none": ("MODEL.HEADS.ATTR_PRED.NORM", "none"),
+             "train-gt": ("MODEL.PAE.TRAIN_ATTRIBUTES", "gt"),
+             "sigmoid-bn": ("MODEL.AAL.SIGMOID_BN", "True")}
 
 
 def _baseline(name, attr_loss=False, config=CONFIG):
@@ -23,14 +28,14 @@ def _baseline(name, attr_loss=False, config=CONFIG):
                                            str(attr_loss), "MODEL.LOSSES.NAME", str(losses), *opts)))
 
 
-def _paenet(name, pae=True, aal=True, attributes="pred", attr_pred_norm=None, config=CONFIG):
+def _paenet(name, pae=True, aal=True, attributes="pred", variant=None, config=CONFIG):
     """A training run of the PAENet head on baseline ``name`` + the attribute loss (Eq. 11), with PAE and/or
-    AAL, reporting test-time attributes ``attributes``: (run name, cell kwargs). ``attr_pred_norm``
-    sets ``MODEL.HEADS.ATTR_PRED.NORM`` (the config's own when None); ``config``: the run's YAML."""
+    AAL, reporting test-time attributes ``attributes``: (run name, cell kwargs). ``variant``: a key of
+    ``_VARIANTS`` (the config's own recipe when None); ``config``: the run's YAML."""
     losses, opts = _BASELINES[name]
     run = name + "+pae" * pae + "+aal" * aal
-    if attr_pred_norm is not None:
-        run, opts = f"{run}+pred-{attr_pred_norm.lower()}", (*opts, "MODEL.HEADS.ATTR_PRED.NORM", attr_pred_norm)
+    if variant is not None:
+        run, opts = f"{run}+{variant}", (*opts, *_VARIANTS[variant])
     return run, dict(config_file=config, attributes=attributes,
                      opts=("MODEL.PAE.ENABLED", str(pae), "MODEL.AAL.ENABLED", str(aal),
                            "MODEL.LOSSES.NAME", str(losses + ("AttributeBCELoss",)),
@@ -64,15 +69,18 @@ def table6():
 
 @GRID_REGISTRY.register()
 def attributes():
-    """Does the gain come from feeding attributes or from attribute supervision? PAENet tested with gt, pred
-    and none (one training each seed), the MMD baseline, the baseline with the attribute loss alone, and
-    PAENet whose attribute predictor normalises its input (``MODEL.HEADS.ATTR_PRED.NORM BN``)."""
+    """Where does the attribute gain come from, and what do the recipe's choices do? The MMD baseline, the
+    baseline with the attribute loss alone, PAENet tested with gt, pred and none (one training each seed),
+    PAENet with the old plain-FC predictor (``MODEL.HEADS.ATTR_PRED.NORM none``), trained on gt as in the
+    paper (``MODEL.PAE.TRAIN_ATTRIBUTES gt``), and with BN before the W1 / W2 sigmoids (released code)."""
+    sources = {None: ("gt", "pred", "none"), "pred-none": ("pred", "none"), "train-gt": ("gt", "pred"),
+               "sigmoid-bn": ("pred",)}
     return Grid("attributes", (
         _cell("baseline", _baseline("mmd")),
         _cell("baseline+attr-loss", _baseline("mmd", attr_loss=True)),
-        *(_cell(f"pae+aal/{source}", _paenet("mmd", attributes=source)) for source in ("gt", "pred", "none")),
-        *(_cell(f"pae+aal+pred-bn/{source}", _paenet("mmd", attributes=source, attr_pred_norm="BN"))
-          for source in ("pred", "none")),
+        *(_cell(f"pae+aal{'+' + variant if variant else ''}/{source}",
+                _paenet("mmd", attributes=source, variant=variant))
+          for variant, names in sources.items() for source in names),
     ), description=attributes.__doc__)
 
 
