@@ -12,8 +12,9 @@ from fastreid_ext.config import get_cfg
 from fastreid_ext.modeling.backbones import pretrained
 
 
-def cfg(depth="18x"):
+def cfg(depth="18x", with_ibn=False):
     cfg = get_cfg()
+    cfg.MODEL.BACKBONE.WITH_IBN = with_ibn
     cfg.MODEL.BACKBONE.NAME = "build_dual_stream_resnet_backbone"
     cfg.MODEL.BACKBONE.DEPTH = depth
     cfg.MODEL.BACKBONE.PRETRAIN = True
@@ -26,9 +27,10 @@ def torch_home(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setattr(torch.hub, "_hub_dir", None)  # a hub dir set earlier in the process would win
 
-    def offline(weights):
+    def offline(*args):
         raise urllib.error.URLError("no network in tests")
     monkeypatch.setattr(pretrained, "_download", offline)
+    monkeypatch.setattr(pretrained, "_download_url", offline)
     return tmp_path
 
 
@@ -74,3 +76,35 @@ def test_a_download_lands_in_the_cache(torch_home, monkeypatch):
 def test_depth_without_torchvision_weights_is_an_error(torch_home):
     with pytest.raises(ValueError, match="MODEL.BACKBONE.DEPTH '200x'.*set MODEL.BACKBONE.PRETRAIN_PATH"):
         pretrained.hub_checkpoint("200x")
+
+
+def test_ibn_weights_are_ibn_nets_own_file(torch_home):
+    directory = torch_home / "hub" / "checkpoints"
+    os.makedirs(directory)
+    torch.save(torchvision.models.resnet50(weights=None).state_dict(), directory / "resnet50-0676ba61.pth")
+    # the plain ResNet's file is not taken for the IBN-a network
+    with pytest.raises(FileNotFoundError) as err:
+        build_backbone(cfg("50x", with_ibn=True))
+    url = "https://github.com/XingangPan/IBN-Net/releases/download/v1.0/resnet50_ibn_a-d9d0bb7b.pth"
+    assert f"Place {url} at {directory / 'resnet50_ibn_a-d9d0bb7b.pth'}" in str(err.value)
+    ibn = directory / "resnet50_ibn_a-d9d0bb7b.pth"
+    ibn.write_bytes(b"")
+    assert pretrained.hub_checkpoint("50x", with_ibn=True) == str(ibn)
+    assert pretrained.hub_checkpoint("50x") == str(directory / "resnet50-0676ba61.pth")
+
+
+def test_depth_without_ibn_weights_is_an_error(torch_home):
+    with pytest.raises(ValueError, match="WITH_IBN.*DEPTH '200x'.*set MODEL.BACKBONE.PRETRAIN_PATH"):
+        pretrained.hub_checkpoint("200x", with_ibn=True)
+
+
+def test_ibn_weights_load_into_the_ibn_network(torch_home):
+    single = cfg("18x", with_ibn=True)
+    single.MODEL.BACKBONE.NAME, single.MODEL.BACKBONE.PRETRAIN = "build_resnet_backbone", False
+    state = build_backbone(single).state_dict()  # IBN-Net's key layout (bn1.IN / bn1.BN in layer1-3)
+    directory = torch_home / "hub" / "checkpoints"
+    os.makedirs(directory)
+    torch.save(state, directory / "resnet18_ibn_a-2f571257.pth")
+    model = build_backbone(cfg("18x", with_ibn=True))
+    assert torch.equal(model.shared.layer1[0].bn1.IN.weight, state["layer1.0.bn1.IN.weight"])
+    assert torch.equal(model.visible.conv1.weight, state["conv1.weight"])

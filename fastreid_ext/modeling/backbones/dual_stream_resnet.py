@@ -157,7 +157,8 @@ def build_dual_stream_resnet_backbone(cfg):
 
     Each part is built by FastReID's ``build_resnet_backbone`` without its pretraining (which
     downloads through gdown); the weights come from ``MODEL.BACKBONE.PRETRAIN_PATH`` or, when it is
-    empty, torchvision's ImageNet file in torch's hub cache (see :func:`hub_checkpoint`).
+    empty, torchvision's ImageNet file in torch's hub cache, IBN-Net's with ``WITH_IBN`` (see
+    :func:`hub_checkpoint`).
     """
     bb = cfg.MODEL.BACKBONE
     single = cfg.clone()
@@ -169,5 +170,5 @@ def build_dual_stream_resnet_backbone(cfg):
             if isinstance(block, Non_local):
                 set_nonlocal_width(block, bb.NL_INTER_CHANNELS)
     if bb.PRETRAIN:
-        model.load_pretrained(bb.PRETRAIN_PATH or hub_checkpoint(bb.DEPTH))
+        model.load_pretrained(bb.PRETRAIN_PATH or hub_checkpoint(bb.DEPTH, bb.WITH_IBN))
     return model

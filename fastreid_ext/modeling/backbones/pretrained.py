@@ -1,9 +1,11 @@
-"""ImageNet ResNet weights for ``MODEL.BACKBONE.PRETRAIN`` without a path: hub cache or torchvision."""
+"""ImageNet ResNet weights for ``MODEL.BACKBONE.PRETRAIN`` without a path: hub cache or torchvision
+(IBN-Net's files, FastReID's ``model_urls``, for ``WITH_IBN``)."""
 import glob
 import logging
 import os
 
 import torch
+from fastreid.modeling.backbones.resnet import model_urls
 from torchvision import models
 
 logger = logging.getLogger(__name__)
@@ -22,13 +24,50 @@ def _download(weights) -> None:
     weights.get_state_dict(progress=False, check_hash=True)
 
 
-def hub_checkpoint(depth: str) -> str:
-    """The path of torchvision's ImageNet ResNet-``depth`` file in ``$TORCH_HOME/hub/checkpoints``.
+def _download_url(url: str, path: str) -> None:
+    """Fetch ``url`` to ``path`` (torch.hub's downloader)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    torch.hub.download_url_to_file(url, path, progress=False)
+
+
+def _not_found(name, url, wanted, error):
+    return FileNotFoundError(
+        f"MODEL.BACKBONE.PRETRAIN True without PRETRAIN_PATH: {name} is not in torch's hub cache and "
+        f"could not be downloaded ({type(error).__name__}: {error}). Place {url} at {wanted} "
+        "(the directory follows $TORCH_HOME), or set MODEL.BACKBONE.PRETRAIN_PATH")
+
+
+def ibn_hub_checkpoint(depth: str) -> str:
+    """The path of IBN-Net's ImageNet ResNet-``depth``-IBN-a file (the one FastReID's ``model_urls``
+    names) in ``$TORCH_HOME/hub/checkpoints``, downloaded there if missing; the error names the file,
+    the directory and the URL."""
+    key = f"ibn_{depth}"
+    if key not in model_urls:
+        have = sorted(k[len("ibn_"):] for k in model_urls if k.startswith("ibn_"))
+        raise ValueError(f"MODEL.BACKBONE.PRETRAIN and WITH_IBN True without PRETRAIN_PATH: no IBN-Net ImageNet "
+                         f"weights for MODEL.BACKBONE.DEPTH {depth!r} (have {have}); set MODEL.BACKBONE.PRETRAIN_PATH")
+    url = model_urls[key]
+    name = os.path.basename(url)
+    wanted = os.path.join(torch.hub.get_dir(), "checkpoints", name)
+    if not os.path.isfile(wanted):
+        try:
+            _download_url(url, wanted)
+        except Exception as e:  # urllib, ssl and socket errors alike
+            raise _not_found(name, url, wanted, e) from None
+    logger.info("ImageNet IBN-a weights from torch's hub cache: %s", wanted)
+    return wanted
+
+
+def hub_checkpoint(depth: str, with_ibn: bool = False) -> str:
+    """The path of torchvision's ImageNet ResNet-``depth`` file in ``$TORCH_HOME/hub/checkpoints``
+    (:func:`ibn_hub_checkpoint` with ``with_ibn``, the IBN-a variant's own file).
 
     A file already there named ``resnet<depth>-*.pth`` is used (torchvision's own name first); else
     torchvision downloads it there. Where that fails (no network), the error names the file to
     place, the directory and the URL.
     """
+    if with_ibn:
+        return ibn_hub_checkpoint(depth)
     if depth not in TORCHVISION_WEIGHTS:
         raise ValueError(f"MODEL.BACKBONE.PRETRAIN True without PRETRAIN_PATH: no torchvision ImageNet "
                          f"weights for MODEL.BACKBONE.DEPTH {depth!r} (have {sorted(TORCHVISION_WEIGHTS)}); "
@@ -45,8 +84,5 @@ def hub_checkpoint(depth: str) -> str:
     try:
         _download(weights)
     except Exception as e:  # urllib, ssl and socket errors alike
-        raise FileNotFoundError(
-            f"MODEL.BACKBONE.PRETRAIN True without PRETRAIN_PATH: {name} is not in torch's hub cache and "
-            f"could not be downloaded ({type(e).__name__}: {e}). Place {weights.url} at {wanted} "
-            "(the directory follows $TORCH_HOME), or set MODEL.BACKBONE.PRETRAIN_PATH") from None
+        raise _not_found(name, weights.url, wanted, e) from None
     return wanted
