@@ -15,21 +15,17 @@ from fastreid_ext.config import get_cfg
 from fastreid_ext.engine import CMTrainer
 from fastreid_ext.engine.seeding import seed_everything
 from fastreid_ext.evaluation.attr_metrics import attribute_metrics
+from paenet.ablation import BASELINE_LOSSES
 from tests.conftest import REPO, tiny_cfg
 
 CONFIG = "projects/PAENet/configs/synthvi.yml"
-LOSS_SETS = {
-    "mmd": ("CrossEntropyLoss", "MarginMMDLoss", "HeteroCenterTripletLoss"),
-    "agw": ("CrossEntropyLoss", "WeightedRegularizedTriplet"),
-    "hct": ("CrossEntropyLoss", "HeteroCenterTripletLoss"),
-}
 
 
-def _gem_like(n, mean, generator, cov_trace=16.0):
+def _gem_like(n, mean, num_attributes, generator, cov_trace=16.0):
     """(n, C) post-ReLU features ``relu(mean + z)``, z ~ N(0, cov_trace / C) per channel, and (n, A) labels:
     attribute a is ``z_a > 0``, so only the centred part carries them."""
     z = torch.randn(n, mean.numel(), generator=generator) * (cov_trace / mean.numel()) ** 0.5
-    return (mean + z).clamp_min(0), (z[:, :8] > 0).float()
+    return (mean + z).clamp_min(0), (z[:, :num_attributes] > 0).float()
 
 
 def test_predictor_learns_on_gem_statistics():
@@ -45,9 +41,10 @@ def test_predictor_learns_on_gem_statistics():
     generator = torch.Generator().manual_seed(0)
     mean = torch.rand(cfg.MODEL.BACKBONE.FEAT_DIM, generator=generator)
     mean *= 1000 ** 0.5 / mean.norm()  # |mean|^2 = 10^3
-    test_x, test_y = _gem_like(512, mean, generator)
+    num_attributes = cfg.MODEL.HEADS.NUM_ATTRIBUTES
+    test_x, test_y = _gem_like(512, mean, num_attributes, generator)
     for _ in range(50):
-        x, y = _gem_like(32, mean, generator)
+        x, y = _gem_like(32, mean, num_attributes, generator)
         loss = F.binary_cross_entropy_with_logits(predictor(x), y)
         optimizer.zero_grad()
         loss.backward()
@@ -68,10 +65,10 @@ def _mA(model, pool):
     return attribute_metrics(torch.cat([batch["attributes"] for batch in pool]).numpy(), probs.numpy())["mA"]
 
 
-@pytest.mark.parametrize("loss_set", sorted(LOSS_SETS))
+@pytest.mark.parametrize("loss_set", sorted(BASELINE_LOSSES))
 def test_predictor_learns_under_each_loss_set(synthvi_root, tmp_path, loss_set):
     cfg = tiny_cfg(synthvi_root, tmp_path, CONFIG, "MODEL.HEADS.NAME", "CMEmbeddingHead",
-                   "MODEL.LOSSES.NAME", str(LOSS_SETS[loss_set] + ("AttributeBCELoss",)))
+                   "MODEL.LOSSES.NAME", str(BASELINE_LOSSES[loss_set] + ("AttributeBCELoss",)))
     seed_everything(cfg.SEED)
     trainer = CMTrainer(cfg)
     model, optimizer = trainer.model, trainer.optimizer

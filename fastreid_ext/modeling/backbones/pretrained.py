@@ -37,7 +37,7 @@ def _not_found(name, url, wanted, error):
         "(the directory follows $TORCH_HOME), or set MODEL.BACKBONE.PRETRAIN_PATH")
 
 
-def ibn_hub_checkpoint(depth: str) -> str:
+def _ibn_hub_checkpoint(depth: str) -> str:
     """The path of IBN-Net's ImageNet ResNet-``depth``-IBN-a file (the one FastReID's ``model_urls``
     names) in ``$TORCH_HOME/hub/checkpoints``, downloaded there if missing; the error names the file,
     the directory and the URL."""
@@ -60,14 +60,14 @@ def ibn_hub_checkpoint(depth: str) -> str:
 
 def hub_checkpoint(depth: str, with_ibn: bool = False) -> str:
     """The path of torchvision's ImageNet ResNet-``depth`` file in ``$TORCH_HOME/hub/checkpoints``
-    (:func:`ibn_hub_checkpoint` with ``with_ibn``, the IBN-a variant's own file).
+    (with ``with_ibn``: IBN-Net's ResNet-IBN-a file, the one FastReID's ``model_urls`` names).
 
     A file already there named ``resnet<depth>-*.pth`` is used (torchvision's own name first); else
     torchvision downloads it there. Where that fails (no network), the error names the file to
     place, the directory and the URL.
     """
     if with_ibn:
-        return ibn_hub_checkpoint(depth)
+        return _ibn_hub_checkpoint(depth)
     if depth not in TORCHVISION_WEIGHTS:
         raise ValueError(f"MODEL.BACKBONE.PRETRAIN True without PRETRAIN_PATH: no torchvision ImageNet "
                          f"weights for MODEL.BACKBONE.DEPTH {depth!r} (have {sorted(TORCHVISION_WEIGHTS)}); "

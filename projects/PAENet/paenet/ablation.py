@@ -7,10 +7,14 @@ from .head import TEST_ATTRIBUTE_SOURCES
 
 CONFIG = "projects/PAENet/configs/synthvi.yml"
 
-_ID_MMD_HCT = ("CrossEntropyLoss", "MarginMMDLoss", "HeteroCenterTripletLoss")
-_AGW = ("CrossEntropyLoss", "WeightedRegularizedTriplet")
-_HCT = ("CrossEntropyLoss", "HeteroCenterTripletLoss")
-_BASELINES = {"mmd": (_ID_MMD_HCT, ()), "agw": (_AGW, ("MODEL.BACKBONE.WITH_NL", "True")), "hct": (_HCT, ())}
+# Each baseline's MODEL.LOSSES.NAME (without the attribute loss): MMD-ReID (ID + margin MMD + HCT), AGW, HCT.
+BASELINE_LOSSES = {
+    "mmd": ("CrossEntropyLoss", "MarginMMDLoss", "HeteroCenterTripletLoss"),
+    "agw": ("CrossEntropyLoss", "WeightedRegularizedTriplet"),
+    "hct": ("CrossEntropyLoss", "HeteroCenterTripletLoss"),
+}
+_BASELINES = {name: (losses, ("MODEL.BACKBONE.WITH_NL", "True") if name == "agw" else ())
+              for name, losses in BASELINE_LOSSES.items()}
 # Departures from the recipe that the attributes grid measures: the plain-FC attribute predictor, the
 # paper's ground-truth attributes in training, the released code's BatchNorm before the W1 / W2 sigmoids.
 _VARIANTS = {"pred-none": ("MODEL.HEADS.ATTR_PRED.NORM", "none"),
