@@ -65,6 +65,7 @@ def _mA(model, pool):
     return attribute_metrics(torch.cat([batch["attributes"] for batch in pool]).numpy(), probs.numpy())["mA"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss_set", sorted(BASELINE_LOSSES))
 def test_predictor_learns_under_each_loss_set(synthvi_root, tmp_path, loss_set):
     cfg = tiny_cfg(synthvi_root, tmp_path, CONFIG, "MODEL.HEADS.NAME", "CMEmbeddingHead",
