@@ -177,7 +177,8 @@ def run_grid(grid: Grid, seeds: Iterable[int], data_root: str, out_dir: str,
 
 
 def summarise(rows: list[dict], grid: Grid) -> list[dict]:
-    """One dict per cell, in grid order: config, seeds, mean and std (population) of each metric."""
+    """One dict per cell, in grid order: config, seeds, mean and std (population) of each metric and of
+    ``attr_mA`` (None for both when no seed of the cell has an attribute predictor)."""
     table = []
     for cell in grid.cells:
         mine = [r for r in rows if r["grid"] == grid.name and r["config"] == cell.config]
@@ -187,17 +188,20 @@ def summarise(rows: list[dict], grid: Grid) -> list[dict]:
         for name, _ in METRICS:
             values = np.array([r[name] for r in mine])
             entry[name], entry[f"{name}_std"] = float(values.mean()), float(values.std())
+        attr = np.array([r["attr_mA"] for r in mine if r.get("attr_mA") is not None])
+        entry["attr_mA"], entry["attr_mA_std"] = (float(attr.mean()), float(attr.std())) if attr.size else (None, None)
         table.append(entry)
     return table
 
 
 def write_tables(table: list[dict], grid: Grid, out_dir: str) -> str:
     """``<grid>.md``, ``<grid>.csv``, ``<grid>.json`` and the bar chart ``<grid>.png`` under ``out_dir``."""
-    header = "| Config | Seeds | " + " | ".join(key for _, key in METRICS) + " |"
-    lines = [f"**{grid.name}**: {grid.dataset} {grid.setting}, mean ± std over seeds (percent).", "",
-             header, "|" + "---|" * (len(METRICS) + 2)]
+    header = "| Config | Seeds | " + " | ".join(key for _, key in METRICS) + " | Attribute mA |"
+    lines = [f"**{grid.name}**: {grid.dataset} {grid.setting}, mean ± std over seeds (percent; attribute mA: "
+             "the predictor's on the test images, — without one).", "", header, "|" + "---|" * (len(METRICS) + 3)]
     for e in table:
-        cells = [f"{100 * e[n]:.2f} ± {100 * e[n + '_std']:.2f}" for n, _ in METRICS]
+        cells = ["—" if e[n] is None else f"{100 * e[n]:.2f} ± {100 * e[n + '_std']:.2f}"
+                 for n in (*(name for name, _ in METRICS), "attr_mA")]
         lines.append(f"| {e['config']} | {e['seeds']} | " + " | ".join(cells) + " |")
     markdown = "\n".join(lines) + "\n"
     atomic_write(os.path.join(out_dir, f"{grid.name}.md"), lambda f: f.write(markdown), mode="w")

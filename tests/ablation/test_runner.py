@@ -83,3 +83,19 @@ def test_grids_agree_on_shared_runs():
         for run, (config_file, opts, _) in GRID_REGISTRY.get(name)().runs().items():
             assert seen.setdefault(run, (config_file, opts)) == (config_file, opts), (name, run)
     assert {"mmd", "mmd+pae+aal"} <= set(seen) and len(seen) == 14
+
+
+def test_summary_and_table_carry_the_attribute_mA(tmp_path):
+    grid = Grid("hand", (Cell("base", "base", "c.yml"), Cell("paenet", "paenet", "c.yml", (), "pred")))
+    metrics = {"rank1": 0.1, "mINP": 0.1, "seconds": 1.0}
+    rows = [{"grid": "hand", "config": "base", "seed": s, "mAP": m, "attr_mA": None, **metrics}
+            for s, m in ((0, 0.2), (1, 0.3))]
+    rows += [{"grid": "hand", "config": "paenet", "seed": s, "mAP": 0.25, "attr_mA": a, **metrics}
+             for s, a in ((0, 0.70), (1, 0.74))]
+    base, paenet = summarise(rows, grid)
+    assert base["mAP"] == pytest.approx(0.25) and base["mAP_std"] == pytest.approx(0.05)
+    assert base["attr_mA"] is None and base["attr_mA_std"] is None
+    assert paenet["attr_mA"] == pytest.approx(0.72) and paenet["attr_mA_std"] == pytest.approx(0.02)
+    markdown = write_tables([base, paenet], grid, str(tmp_path))
+    assert "| base | 2 | 10.00 ± 0.00 | 25.00 ± 5.00 | 10.00 ± 0.00 | — |" in markdown
+    assert "| paenet | 2 | 10.00 ± 0.00 | 25.00 ± 0.00 | 10.00 ± 0.00 | 72.00 ± 2.00 |" in markdown
