@@ -22,7 +22,7 @@ import os
 import faiss
 import numpy as np
 
-from ..utils import atomic_write
+from ..utils import GalleryIndexError, atomic_write
 
 FORMAT_VERSION = 2
 HEADER_FILE = "gallery.json"
@@ -31,7 +31,7 @@ IDS_FILE = "ids.npz"
 METADATA_FILE = "metadata.jsonl"
 
 
-class IndexIntegrityError(ValueError):
+class IndexIntegrityError(GalleryIndexError):
     """A file of a saved index does not have the SHA-256 its manifest records: it was corrupted or changed.
 
     Attributes:

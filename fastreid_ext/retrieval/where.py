@@ -5,6 +5,8 @@ import re
 
 import numpy as np
 
+from ..utils import UserError
+
 _TOKEN = re.compile(r"""\s*(?:(?P<number>-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|-?\.\d+(?:[eE][-+]?\d+)?)
                          |(?P<string>'[^']*'|"[^"]*")
                          |(?P<name>[A-Za-z_][A-Za-z_0-9]*)
@@ -15,7 +17,7 @@ _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operato
             "!=": operator.ne}
 
 
-class WhereError(ValueError):
+class WhereError(UserError, ValueError):
     """A malformed ``where`` expression or one naming an unknown column."""
 
 

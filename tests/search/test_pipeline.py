@@ -1,3 +1,4 @@
+import argparse
 import json
 import os
 import shutil
@@ -5,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
+from fastreid_ext.engine.args import run_tool
 from fastreid_ext.retrieval import FingerprintMismatchError, IndexIntegrityError
 from fastreid_ext.search.pipeline import (
     build_index,
@@ -152,7 +154,7 @@ def test_an_index_built_in_one_working_directory_reads_from_another(colour_setup
         open_index(directory, cfg, image_root=str(tmp_path / "missing"))
 
 
-def test_a_corrupted_index_is_refused_unless_not_verified(colour_setup, tmp_path):
+def test_a_corrupted_index_is_refused_unless_not_verified(colour_setup, tmp_path, capsys):
     model, cfg = colour_setup.model, colour_setup.cfg
     directory = str(tmp_path / "index")
     build_index(model, cfg, image_items([colour_setup.gallery], 0), directory)
@@ -167,6 +169,9 @@ def test_a_corrupted_index_is_refused_unless_not_verified(colour_setup, tmp_path
         open_index(directory, cfg)
     with pytest.raises(IndexIntegrityError, match=f"{path} is corrupted or was changed"):
         index_info(directory)
+    with pytest.raises(SystemExit) as exit_:  # the tools print it as one message, no traceback
+        run_tool(lambda args: index_info(directory), argparse.Namespace())
+    assert exit_.value.code == 2 and f"error: Gallery index file {path} is corrupted" in capsys.readouterr().err
     assert index_info(directory, verify=False)["checksums"] == "not verified"
     index, _ = open_index(directory, cfg, verify=False)
     assert len(index) == 4
