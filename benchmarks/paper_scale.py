@@ -39,10 +39,10 @@ from fastreid.utils.events import EventStorage
 from tabulate import tabulate
 
 import fastreid_ext  # noqa: F401  (applies the FastReID shims, registers PAENet)
-from fastreid_ext.config import get_cfg
 from fastreid_ext.data import build_cm_test_loader
 from fastreid_ext.data.build import resolve_num_workers
-from fastreid_ext.engine import CMTrainer, resolve_device
+from fastreid_ext.engine import CMTrainer
+from fastreid_ext.engine.defaults import build_config
 from fastreid_ext.evaluation import extract
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,13 +53,9 @@ CACHED_BATCHES = 2  # batches held in memory for the model-alone steps
 
 
 def build_cfg(args, output_dir):
-    cfg = get_cfg()
-    cfg.merge_from_file(os.path.join(REPO, args.config_file))
-    cfg.merge_from_list(["DATASETS.ROOT", os.path.abspath(args.data), "MODEL.BACKBONE.PRETRAIN", False,
+    return build_config(os.path.join(REPO, args.config_file),
+                        ["DATASETS.ROOT", os.path.abspath(args.data), "MODEL.BACKBONE.PRETRAIN", False,
                          "OUTPUT_DIR", output_dir, *(REDUCED_PAE if args.reduced_pae else []), *args.opts])
-    resolve_device(cfg)
-    cfg.freeze()
-    return cfg
 
 
 def _sync(device):
@@ -111,7 +107,7 @@ def time_evaluation(cfg, model, eval_images):
     extracted, the time is scaled to all, and the metrics run on their features repeated to every image."""
     heads = getattr(model, "module", model).heads
     own = getattr(heads, "test_attributes", None)
-    source = (list(cfg.TEST.ATTRIBUTES) or [own or "n/a"])[0]  # CMTrainer.test's first source
+    source = CMTrainer.test_attribute_sources(cfg, model)[0]
     if own is not None:
         heads.test_attributes = source
     _, evaluator = CMTrainer.build_evaluator(cfg, cfg.DATASETS.TESTS[0], test_attributes=source)

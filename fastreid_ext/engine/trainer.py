@@ -89,6 +89,18 @@ class CMTrainer(DefaultTrainer):
                                            output_dir=output_dir or cfg.OUTPUT_DIR, test_attributes=test_attributes)
         return build_cm_test_loader(cfg, evaluator.test_items()), evaluator
 
+    @staticmethod
+    def test_attribute_sources(cfg, model):
+        """The test-time attribute sources :meth:`test` evaluates, in order: ``TEST.ATTRIBUTES``, else the
+        head's own ``test_attributes`` (``["n/a"]`` for a head that reads no attributes)."""
+        heads = _heads(model)
+        own = getattr(heads, "test_attributes", None)
+        sources = list(cfg.TEST.ATTRIBUTES) or [own or "n/a"]
+        if own is None and sources != ["n/a"]:
+            raise ConfigError(f"TEST.ATTRIBUTES {sources} needs a head that reads attributes; "
+                              f"{type(heads).__name__} does not")
+        return sources
+
     @classmethod
     def test(cls, cfg, model):
         """Evaluate every dataset of ``DATASETS.TESTS`` under each test-time attribute source of
@@ -96,10 +108,7 @@ class CMTrainer(DefaultTrainer):
         as one line to ``OUTPUT_DIR/metrics.json``."""
         heads = _heads(model)
         own = getattr(heads, "test_attributes", None)
-        sources = list(cfg.TEST.ATTRIBUTES) or [own or "n/a"]
-        if own is None and sources != ["n/a"]:
-            raise ConfigError(f"TEST.ATTRIBUTES {sources} needs a head that reads attributes; "
-                             f"{type(heads).__name__} does not")
+        sources = cls.test_attribute_sources(cfg, model)
         results = OrderedDict()
         try:
             for name in cfg.DATASETS.TESTS:
