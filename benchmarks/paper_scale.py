@@ -43,6 +43,7 @@ from fastreid_ext.data import build_cm_test_loader
 from fastreid_ext.data.build import resolve_num_workers
 from fastreid_ext.engine import CMTrainer
 from fastreid_ext.engine.defaults import build_config
+from fastreid_ext.engine.trainer import attribute_source
 from fastreid_ext.evaluation import extract
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -105,16 +106,13 @@ def time_evaluation(cfg, model, eval_images):
     """One evaluation of ``DATASETS.TESTS[0]`` with the head's own attribute source: (extraction seconds,
     metric seconds, test images, extracted images). With ``eval_images`` > 0, only that many images are
     extracted, the time is scaled to all, and the metrics run on their features repeated to every image."""
-    heads = getattr(model, "module", model).heads
-    own = getattr(heads, "test_attributes", None)
     source = CMTrainer.test_attribute_sources(cfg, model)[0]
-    if own is not None:
-        heads.test_attributes = source
     _, evaluator = CMTrainer.build_evaluator(cfg, cfg.DATASETS.TESTS[0], test_attributes=source)
     items = evaluator.test_items()
     subset = items[:eval_images] if 0 < eval_images < len(items) else items
     start = time.perf_counter()
-    extracted = extract(model, build_cm_test_loader(cfg, subset), flip=cfg.TEST.FLIP.ENABLED)
+    with attribute_source(model, source):
+        extracted = extract(model, build_cm_test_loader(cfg, subset), flip=cfg.TEST.FLIP.ENABLED)
     extraction = (time.perf_counter() - start) * len(items) / len(subset)
     if len(subset) < len(items):
         rows = np.arange(len(items)) % len(subset)

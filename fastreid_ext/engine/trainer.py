@@ -3,6 +3,7 @@ import json
 import logging
 import os
 from collections import OrderedDict
+from contextlib import contextmanager
 
 from fastreid.engine import DefaultTrainer
 from fastreid.engine import hooks as fr_hooks
@@ -106,29 +107,37 @@ class CMTrainer(DefaultTrainer):
         """Evaluate every dataset of ``DATASETS.TESTS`` under each test-time attribute source of
         ``TEST.ATTRIBUTES``; returns the flat metrics dict (empty on ranks other than 0), also appended
         as one line to ``OUTPUT_DIR/metrics.json``."""
-        heads = _heads(model)
-        own = getattr(heads, "test_attributes", None)
         sources = cls.test_attribute_sources(cfg, model)
         results = OrderedDict()
-        try:
-            for name in cfg.DATASETS.TESTS:
-                for source in sources:
-                    if own is not None:
-                        heads.test_attributes = source
+        for name in cfg.DATASETS.TESTS:
+            for source in sources:
+                with attribute_source(model, source):
                     loader, evaluator = cls.build_evaluator(cfg, name, test_attributes=source)
                     extracted = extract(model, loader, flip=cfg.TEST.FLIP.ENABLED)
-                    if comm.get_world_size() > 1:
-                        parts = comm.gather(extracted, dst=0)
-                        if not comm.is_main_process():
-                            continue
-                        extracted = concat_results(parts)
-                    results.update(evaluator.evaluate_features(extracted))
-        finally:
-            if own is not None:
-                heads.test_attributes = own
+                if comm.get_world_size() > 1:
+                    parts = comm.gather(extracted, dst=0)
+                    if not comm.is_main_process():
+                        continue
+                    extracted = concat_results(parts)
+                results.update(evaluator.evaluate_features(extracted))
         if comm.is_main_process() and cfg.OUTPUT_DIR and results:
             _append_metrics(cfg.OUTPUT_DIR, {"evaluation": True, "weights": cfg.MODEL.WEIGHTS, **results})
         return results
+
+
+@contextmanager
+def attribute_source(model, source):
+    """Within the block, a head that reads attributes (``test_attributes``) reads them from ``source``;
+    its own setting is restored after. A head that reads none is left alone."""
+    heads = _heads(model)
+    own = getattr(heads, "test_attributes", None)
+    if own is not None:
+        heads.test_attributes = source
+    try:
+        yield
+    finally:
+        if own is not None:
+            heads.test_attributes = own
 
 
 def _append_metrics(output_dir, record):

@@ -3,6 +3,7 @@ import pytest
 from fastreid.modeling import build_model
 
 from fastreid_ext.engine import CMTrainer
+from fastreid_ext.engine.trainer import attribute_source
 from fastreid_ext.utils import ConfigError
 from tests.conftest import tiny_cfg
 
@@ -27,3 +28,12 @@ def test_a_head_without_attributes_has_one_source_and_refuses_others(synthvi_roo
     with pytest.raises(ConfigError, match=r"TEST.ATTRIBUTES \['pred'\] needs a head that reads attributes; "
                                           "CMEmbeddingHead does not"):
         CMTrainer.test_attribute_sources(cfg, model)
+
+
+def test_attribute_source_switches_the_head_and_restores_it(synthvi_root, tmp_path):
+    cfg, model = _model(synthvi_root, tmp_path, "MODEL.PAE.TEST_ATTRIBUTES", "pred")
+    with pytest.raises(RuntimeError):
+        with attribute_source(model, "gt"):
+            assert model.heads.test_attributes == "gt"
+            raise RuntimeError
+    assert model.heads.test_attributes == "pred"
