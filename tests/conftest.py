@@ -1,13 +1,31 @@
 """Shared fixtures: a tiny SynthVI set on disk and a tiny training config for end-to-end tests."""
+import logging
 import os
 
 import pytest
+from fastreid.utils.logger import setup_logger
 
 import fastreid_ext  # noqa: F401
 from fastreid_ext.config import get_cfg
 from fastreid_ext.data.synthvi import make_synthvi
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _loggers():
+    return [logging.getLogger()] + [log for log in logging.Logger.manager.loggerDict.values()
+                                    if isinstance(log, logging.Logger)]
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored():
+    """Every logger's handlers as before the test: a tool run in-process attaches FastReID's handlers to the
+    test's captured stream, which is closed when the test ends (a later test logging through them fails)."""
+    before = {log: (list(log.handlers), log.propagate, log.level) for log in _loggers()}
+    yield
+    for log in _loggers():
+        log.handlers[:], log.propagate, log.level = before.get(log, ([], True, logging.NOTSET))
+    setup_logger.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -89,13 +89,26 @@ def build_config(config_file="", opts=(), freeze=True):
 def setup_logging(output_dir="", rank=0, names=None, stream=None):
     """FastReID's log format for ``names`` (default: FastReID, ours and every project's) at level INFO
     on standard output (``stream``: another one, e.g.
-    ``sys.stderr`` for tools whose results go to standard output), and into ``output_dir/log.txt`` when given."""
+    ``sys.stderr`` for tools whose results go to standard output), and into ``output_dir/log.txt`` when given.
+
+    The handlers replace the loggers' earlier ones: FastReID's ``setup_logger`` adds a set per new output
+    directory, so a second run in one process would print every line twice and write into the first
+    run's log.txt.
+    """
     for name in names or ("fastreid", "fastreid_ext", *load_projects()):
-        named = setup_logger(output_dir or None, distributed_rank=rank, name=name)
+        _drop_handlers(name)
+        # The uncached function: the cached one adds nothing for arguments it has seen before.
+        named = setup_logger.__wrapped__(output_dir or None, distributed_rank=rank, name=name)
         named.setLevel(logging.INFO)
         for handler in named.handlers:
             if stream is not None and getattr(handler, "stream", None) is sys.stdout:
                 handler.setStream(stream)
+
+
+def _drop_handlers(name):
+    named = logging.getLogger(name)
+    for handler in list(named.handlers):
+        named.removeHandler(handler)
 
 
 def setup(args):
@@ -106,8 +119,12 @@ def setup(args):
         # Draw the seed once on rank 0 and record it in config.yaml, so the run can be repeated.
         cfg.SEED = int(comm.all_gather(int(torch.randint(0, 2 ** 31 - 1, ()).item()))[0])
     cfg.freeze()
+    # FastReID's default_setup configures the "fastreid" logger through its cached setup_logger, which adds
+    # handlers only for an output directory it has not seen: start from none, so that a second run in one
+    # process logs each line once and only into its own log.txt.
+    _drop_handlers("fastreid")
+    setup_logger.cache_clear()
     default_setup(cfg, args)
-    # FastReID's default_setup only configures the "fastreid" logger.
     setup_logging(cfg.OUTPUT_DIR, comm.get_rank(), names=("fastreid_ext", *load_projects()))
     if comm.is_main_process():
         for path in remove_stale_temporaries(cfg.OUTPUT_DIR):
