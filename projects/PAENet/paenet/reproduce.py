@@ -5,6 +5,10 @@ Every run is evaluated in SYSU-MM01 all-search and indoor-search (single-shot, s
 test-time attribute source, so the three tables share their runs: Table 1 is Table 3's (d) and Table 6's
 MMD + PAE + AAL. Run them with ``tools/reproduce.py --table N --data DIR``.
 """
+import json
+import os
+import shlex
+
 from fastreid_ext.ablation import GRID_REGISTRY, Grid
 from fastreid_ext.ablation.runner import grid_commands, last_evaluation, run_grid
 
@@ -139,6 +143,29 @@ def table_markdown(table, out_dir):
                f"{' / mINP' if table == 3 else ''} (percent); `pred`/`gt`: test-time attributes; "
                f"— : not measured.")
     return caption + "\n\n" + "\n".join(lines) + "\n"
+
+
+def dry_run(table, data_root, out_dir, extra_opts=(), gpus=1, paper_scale_file=None):
+    """What ``run_table`` would run, as text: each run's command after a ``# <run dir>`` line, then the
+    number of runs and the time projected from ``paper_scale_file`` (``benchmarks/paper_scale.py``'s JSON;
+    "not measured" where it is absent or lacks the device)."""
+    commands = table_commands(table, data_root, out_dir, extra_opts, gpus)
+    paper_scale = {}
+    if paper_scale_file and os.path.isfile(paper_scale_file):
+        with open(paper_scale_file) as f:
+            paper_scale = json.load(f)
+    hours = projected_hours(paper_scale, gpus)
+    total = {kind: h and h * len(commands) for kind, h in hours.items()}
+    lines = [f"# {os.path.relpath(run_dir, out_dir)}\n{shlex.join(command)}" for run_dir, command in commands]
+    on_gpus = f" on {gpus} GPUs" if gpus > 1 else ""
+    lines.append(f"{len(commands)} runs; projected from {paper_scale_file and os.path.relpath(paper_scale_file)} "
+                 f"(one sysu.yml run, 80 epochs and its evaluations): GPU {_hours(hours['gpu'])} a run{on_gpus}, "
+                 f"{_hours(total['gpu'])} in all; CPU {_hours(hours['cpu'])} a run, {_hours(total['cpu'])} in all")
+    return "\n".join(lines)
+
+
+def _hours(value):
+    return "not measured" if value is None else f"{value:.1f} h"
 
 
 def projected_hours(paper_scale, gpus=1):

@@ -14,9 +14,11 @@ from tests.conftest import REPO
 _spec = importlib.util.spec_from_file_location("reproduce_tool", os.path.join(REPO, "tools", "reproduce.py"))
 _tool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_tool)
-main = _tool.main
-
 PAPER_SIZE = ("MODEL.BACKBONE.PRETRAIN", "False")  # sysu.yml asks for ImageNet weights, absent here
+
+
+def _reproduce(argv):
+    _tool.main(_tool.parse_args(argv))
 
 
 def test_every_paper_table_runs_sysu_yml_on_both_settings():
@@ -32,7 +34,7 @@ def test_every_paper_table_runs_sysu_yml_on_both_settings():
 def test_dry_run_prints_table3_runs_and_projected_times(tmp_path, capsys):
     scale = tmp_path / "paper_scale.json"
     scale.write_text(json.dumps({"cpu": {"projected_total_h": 900.0}, "cuda": {"projected_total_h": 10.0}}))
-    main(["--table", "3", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--dry-run",
+    _reproduce(["--table", "3", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--dry-run",
           "--gpus", "2", "--paper-scale", str(scale)])
     out = capsys.readouterr().out
     commands = [line for line in out.splitlines() if "fastreid_ext.engine.launch" in line]
@@ -46,7 +48,7 @@ def test_dry_run_prints_table3_runs_and_projected_times(tmp_path, capsys):
 
 
 def test_dry_run_without_measurements(tmp_path, capsys):
-    main(["--table", "1", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--dry-run",
+    _reproduce(["--table", "1", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--dry-run",
           "--paper-scale", str(tmp_path / "absent.json")])
     assert "GPU not measured a run" in capsys.readouterr().out
 
@@ -54,7 +56,7 @@ def test_dry_run_without_measurements(tmp_path, capsys):
 @pytest.mark.slow
 def test_table1_end_to_end_writes_markdown_and_skips_finished_runs(synthvi_root, tmp_path, capsys):
     out = tmp_path / "out"
-    main(["--table", "1", "--data", synthvi_root, "--out", str(out), *TINY, *PAPER_SIZE])
+    _reproduce(["--table", "1", "--data", synthvi_root, "--out", str(out), *TINY, *PAPER_SIZE])
     written = (out / "table1.md").read_text()
     assert capsys.readouterr().out.endswith(written + "\n")  # printed after the runner's log lines
     record = last_evaluation(str(out), "mmd+pae+aal", SEEDS[0])
