@@ -1,6 +1,5 @@
 """Train or evaluate a model: ``python -m fastreid_ext.engine.launch``, the code of ``tools/train_net.py``."""
 import functools
-import logging
 
 from fastreid.engine import launch
 
@@ -8,8 +7,6 @@ from .args import ArgumentParser, add_launch_arguments, run_tool
 from .defaults import setup
 from .evaluate import evaluate_checkpoint
 from .trainer import CMTrainer
-
-logger = logging.getLogger(__name__)
 
 USAGE = """Train or evaluate any fastreid_ext / project model: FastReID's command line.
 
@@ -29,11 +26,6 @@ def main(args):
         return evaluate_checkpoint(cfg)
     trainer = CMTrainer(cfg)
     trainer.resume_or_load(resume=args.resume)
-    if trainer.start_epoch >= trainer.max_epoch:
-        # (FastReID's hooks fail on a run without epochs.)
-        logger.info("%s has finished its %d epochs: nothing to resume (raise SOLVER.MAX_EPOCH to train on, or "
-                    "evaluate with --eval-only)", cfg.OUTPUT_DIR, trainer.max_epoch)
-        return {}
     return trainer.train()
 
 

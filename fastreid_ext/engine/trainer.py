@@ -41,6 +41,15 @@ class CMTrainer(DefaultTrainer):
             hooks.append(hook)
         return hooks
 
+    def train(self):
+        """FastReID's loop from ``start_epoch``; returns the last evaluation's results. A run resumed after
+        its last epoch returns {} without training (FastReID's hooks fail on a run without epochs)."""
+        if self.start_epoch >= self.max_epoch:
+            logger.info("%s has finished its %d epochs: nothing to resume (raise SOLVER.MAX_EPOCH to train on, "
+                        "or evaluate with --eval-only)", self.cfg.OUTPUT_DIR, self.max_epoch)
+            return {}
+        return super().train()
+
     def build_lr_scheduler(self, cfg, optimizer, iters_per_epoch):
         # DefaultTrainer.__init__ sets self.iters_per_epoch (N_images // IMS_PER_BATCH) just before this call
         # and derives max_iter and the training loop from it afterwards: DATALOADER.EPOCH_LENGTH sets it here.

@@ -1,5 +1,7 @@
 """A run killed after epoch 0 and resumed with --resume ends exactly where an uninterrupted run ends,
 with persistent loader workers, bounded checkpoints and a weights-only model_final.pth."""
+import os
+
 import pytest
 import torch
 from fastreid.engine.train_loop import HookBase
@@ -79,3 +81,19 @@ def test_resume_is_exact(synthvi_root, tmp_path):
     model, _ = load_trained_model(cfg)
     for key, value in model.state_dict().items():
         assert torch.equal(value, m1[key]), key
+
+
+def test_a_finished_run_resumes_to_nothing(trained_tiny):
+    """Resuming a run after its last epoch trains nothing, saves nothing and returns no results."""
+    cfg = trained_tiny.clone()
+    cfg.defrost()
+    cfg.MODEL.WEIGHTS = ""
+
+    def saved():  # (the trainer's TensorBoard writer opens a new events file)
+        return {name: os.path.getmtime(os.path.join(cfg.OUTPUT_DIR, name)) for name in os.listdir(cfg.OUTPUT_DIR)
+                if not name.startswith("events.out.tfevents")}
+    before = saved()
+    trainer = _trainer(cfg, resume=True)
+    assert trainer.start_epoch == trainer.max_epoch == 1
+    assert trainer.train() == {}
+    assert saved() == before and "model_final.pth" in before and "last_checkpoint" in before
