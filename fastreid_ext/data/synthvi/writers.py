@@ -153,27 +153,26 @@ class RegdbWriter:
     def write(self, root, people, cameras, options):
         if len(people) < 2:
             raise ValueError(f"{self.DIRNAME}: ids={len(people)} is too few; at least 2 identities are needed")
+        plan, _ = self.plan(np.array([p.pid for p in people]), [c.modality for c in cameras], options)
         files = {}  # (modality, pid) -> relative paths
         jobs = []
         for i, person in enumerate(people):
             for c, camera in enumerate(cameras):
                 folder, prefix, _ = self.FOLDERS[camera.modality]
-                for n in range(1, options.images_per_camera + 1):
+                for n in range(1, plan.counts[i, c] + 1):
                     relative = f"{folder}/{person.pid}/{prefix}_{person.pid:05d}_{n:02d}.bmp"
                     files.setdefault((camera.modality, person.pid), []).append(relative)
                     jobs.append(ImageJob(os.path.join(root, relative), i, c, n))
         write_images(jobs, people, cameras, options.seed, options.processes)
         rng = np.random.default_rng([options.seed, STREAM_LAYOUT, 1])
-        pids = np.array([p.pid for p in people])
         for trial in range(1, self.TRIALS + 1):
-            order = rng.permutation(pids)
-            for split, ids in (("train", order[: len(pids) // 2]), ("test", order[len(pids) // 2:])):
+            order = rng.permutation(plan.pids)
+            for split, ids in (("train", order[: len(order) // 2]), ("test", order[len(order) // 2:])):
                 labels = _relabelled(ids)
                 for modality, (_, _, name) in self.FOLDERS.items():
                     lines = [f"{path} {labels[pid]}" for pid in sorted(labels) for path in files[modality, pid]]
                     write_text(os.path.join(root, "idx", f"{split}_{name}_{trial}.txt"), lines)
-        present = np.ones((len(people), len(cameras)), bool)
-        write_attribute_files(root, camera_labels(people, cameras, present, options.seed), mats=False)
+        write_attribute_files(root, camera_labels(people, cameras, plan.counts > 0, options.seed), mats=False)
 
 
 @register_writer("llcm")
