@@ -96,19 +96,21 @@ def setup_logging(output_dir="", rank=0, names=None, stream=None):
     run's log.txt.
     """
     for name in names or ("fastreid", "fastreid_ext", *load_projects()):
-        _drop_handlers(name)
-        # The uncached function: the cached one adds nothing for arguments it has seen before.
-        named = setup_logger.__wrapped__(output_dir or None, distributed_rank=rank, name=name)
+        _without_handlers(name)
+        named = setup_logger(output_dir or None, distributed_rank=rank, name=name)
         named.setLevel(logging.INFO)
         for handler in named.handlers:
             if stream is not None and getattr(handler, "stream", None) is sys.stdout:
                 handler.setStream(stream)
 
 
-def _drop_handlers(name):
+def _without_handlers(name):
+    """Remove logger ``name``'s handlers and forget FastReID's cached ``setup_logger`` calls, whose cache
+    would otherwise add nothing for arguments it has seen before."""
     named = logging.getLogger(name)
     for handler in list(named.handlers):
         named.removeHandler(handler)
+    setup_logger.cache_clear()
 
 
 def setup(args):
@@ -122,8 +124,7 @@ def setup(args):
     # FastReID's default_setup configures the "fastreid" logger through its cached setup_logger, which adds
     # handlers only for an output directory it has not seen: start from none, so that a second run in one
     # process logs each line once and only into its own log.txt.
-    _drop_handlers("fastreid")
-    setup_logger.cache_clear()
+    _without_handlers("fastreid")
     default_setup(cfg, args)
     setup_logging(cfg.OUTPUT_DIR, comm.get_rank(), names=("fastreid_ext", *load_projects()))
     if comm.is_main_process():
