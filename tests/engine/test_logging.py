@@ -1,8 +1,8 @@
 """Logging of several runs in one process: each line once, and only into the current run's log.txt."""
-import argparse
 import logging
 
 from fastreid_ext.engine.defaults import setup, setup_logging
+from fastreid_ext.engine.launch import argument_parser
 from tests.conftest import REPO
 
 
@@ -25,8 +25,8 @@ def test_a_second_setup_logging_replaces_the_first_runs_handlers(tmp_path, capsy
 def test_two_trainings_set_up_in_one_process_keep_their_logs_apart(tmp_path, capsys):
     """``setup`` (FastReID's default_setup, then ours) twice, as a notebook or a sweep in one process does."""
     for name in ("first", "second"):
-        args = argparse.Namespace(config_file=f"{REPO}/projects/PAENet/configs/synthvi.yml", resume=False,
-                                  eval_only=False, opts=["OUTPUT_DIR", str(tmp_path / name), "MODEL.DEVICE", "cpu"])
+        args = argument_parser().parse_args(["--config-file", f"{REPO}/projects/PAENet/configs/synthvi.yml",
+                                             "OUTPUT_DIR", str(tmp_path / name), "MODEL.DEVICE", "cpu"])
         setup(args)
         logging.getLogger("fastreid_ext.engine").info("ours in %s", name)
     out = capsys.readouterr().out
