@@ -4,6 +4,7 @@ from collections import OrderedDict
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.stats import rankdata
 
 __all__ = ["attribute_metrics"]
 
@@ -17,8 +18,10 @@ def attribute_metrics(gt: ArrayLike, probs: ArrayLike, threshold: float = 0.5) -
         gt: (N, A) {0, 1}; probs: (N, A) float probabilities; an attribute is predicted when its
             probability is >= threshold.
     Returns:
-        OrderedDict of fractions: ``mA``, ``Accu``, ``Prec``, ``Recall``, ``F1`` (floats) and
-        ``mA_per_attribute`` ((A,) float64).
+        OrderedDict of fractions: ``mA``, ``Accu``, ``Prec``, ``Recall``, ``F1``, ``mAUC`` (floats) and
+        ``mA_per_attribute``, ``AUC_per_attribute`` ((A,) float64). The AUCs (:func:`roc_auc`) do not depend
+        on ``threshold``: an mA near 50% with an AUC well above it is a predictor that ranks its images
+        but whose probabilities sit on one side of the threshold; both near 50% is one that has not learnt.
     """
     gt = np.asarray(gt, dtype=np.float64)
     probs = np.asarray(probs, dtype=np.float64)
@@ -38,7 +41,22 @@ def attribute_metrics(gt: ArrayLike, probs: ArrayLike, threshold: float = 0.5) -
     precision = (intersection / (pred.sum(1) + _EPS)).mean()
     recall = (intersection / (gt.sum(1) + _EPS)).mean()
     f1 = 2 * precision * recall / (precision + recall + _EPS)
+    auc = roc_auc(gt, probs)
     return OrderedDict([
         ("mA", float(per_attribute.mean())), ("Accu", float(accuracy)), ("Prec", float(precision)),
-        ("Recall", float(recall)), ("F1", float(f1)), ("mA_per_attribute", per_attribute),
+        ("Recall", float(recall)), ("F1", float(f1)),
+        ("mAUC", float(np.nanmean(auc)) if not np.isnan(auc).all() else float("nan")),
+        ("mA_per_attribute", per_attribute), ("AUC_per_attribute", auc),
     ])
+
+
+def roc_auc(gt: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """(A,) float64: per attribute, the area under the ROC curve of ``probs`` (N, A) against ``gt`` (N, A)
+    {0, 1}, i.e. the chance that a random positive image scores above a random negative one, ties counting
+    half (Mann-Whitney U / (positives x negatives)); NaN for an attribute whose ``gt`` has one class only."""
+    positives = gt.sum(0)
+    negatives = len(gt) - positives
+    ranks = rankdata(probs, axis=0)  # average ranks of tied scores
+    u = (ranks * gt).sum(0) - positives * (positives + 1) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((positives > 0) & (negatives > 0), u / (positives * negatives), np.nan)

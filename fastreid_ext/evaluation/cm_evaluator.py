@@ -32,7 +32,7 @@ RANKS = (1, 5, 10, 20)
 # SYSU-MM01 setting strings; other datasets' settings name only a direction ("v2t", "t2v").
 _SYSU_SETTING = re.compile(r"^(?P<mode>all|indoor)-(?P<shots>\d+)shot-(?P<sampler>\w+)$")
 _DIRECTION_CODES = {VISIBLE: "v", INFRARED: "t"}
-_ATTRIBUTE_METRICS = ("mA", "Accu", "Prec", "Recall", "F1")
+_ATTRIBUTE_METRICS = ("mA", "Accu", "Prec", "Recall", "F1", "mAUC")
 # TEST.METRIC -> the GalleryIndex metric ranking the same way.
 _INDEX_METRICS = {"cosine": "cosine", "euclidean": "l2"}
 
@@ -276,7 +276,8 @@ class CrossModalityEvaluator(DatasetEvaluator):
         return results
 
     def _attribute_results(self, extracted):
-        """Attribute metrics (percent) of all, visible and infrared images, overall and per attribute."""
+        """Attribute metrics (percent) of all, visible and infrared images, overall and per attribute (mA and,
+        where the images hold both classes, the threshold-free AUC)."""
         names = self.dataset.attribute_names or [str(a) for a in range(extracted["attributes"].shape[1])]
         subsets = [("all", np.ones(len(extracted["modalities"]), dtype=bool))] + [
             (MODALITY_NAMES[m], extracted["modalities"] == m) for m in (VISIBLE, INFRARED)]
@@ -288,9 +289,12 @@ class CrossModalityEvaluator(DatasetEvaluator):
                                        self.attr_threshold)
             prefix = f"{self.dataset.name}/attributes/{subset}"
             for metric in _ATTRIBUTE_METRICS:
-                results[f"{prefix}/{metric}"] = 100 * scores[metric]
-            for name, value in zip(names, scores["mA_per_attribute"]):
+                if not np.isnan(scores[metric]):  # no AUC where every image has the same labels
+                    results[f"{prefix}/{metric}"] = 100 * scores[metric]
+            for name, value, auc in zip(names, scores["mA_per_attribute"], scores["AUC_per_attribute"]):
                 results[f"{prefix}/mA-{name}"] = 100 * float(value)
+                if not np.isnan(auc):  # an attribute with one class on these images has no AUC
+                    results[f"{prefix}/AUC-{name}"] = 100 * float(auc)
             table.append([subset, int(mask.sum())] + [100 * scores[m] for m in _ATTRIBUTE_METRICS]
                          + [100 * v for v in scores["mA_per_attribute"]])
         headers = ["Images", "Count"] + list(_ATTRIBUTE_METRICS) + [f"mA {name}" for name in names]

@@ -31,3 +31,22 @@ def test_bad_inputs_are_named():
         attribute_metrics([[1, 0]], [[0.5]])
     with pytest.raises(ValueError, match="must be 0 or 1"):
         attribute_metrics([[2.0]], [[0.5]])
+
+
+def test_auc_counts_ordered_pairs_and_ties_half():
+    gt = [[1, 0], [1, 1], [0, 0], [0, 1]]
+    probs = [[0.9, 0.3], [0.4, 0.3], [0.4, 0.8], [0.1, 0.3]]
+    m = attribute_metrics(gt, probs)
+    # Attribute 0: positives 0.9, 0.4 against negatives 0.4, 0.1: pairs won 1 + 1 + 0.5 (tie) + 1 of 4.
+    # Attribute 1: positives 0.3, 0.3 against negatives 0.3, 0.8: ties 0.5 + 0.5, losses 0 + 0, of 4.
+    np.testing.assert_allclose(m["AUC_per_attribute"], [3.5 / 4, 1 / 4])
+    assert m["mAUC"] == pytest.approx((3.5 / 4 + 1 / 4) / 2)
+    # The AUC does not depend on the threshold; mA does.
+    assert attribute_metrics(gt, probs, threshold=0.95)["mAUC"] == pytest.approx(m["mAUC"])
+
+
+def test_auc_is_undefined_for_an_attribute_with_one_class():
+    m = attribute_metrics([[0, 1], [0, 0]], [[0.2, 0.7], [0.9, 0.1]])
+    assert np.isnan(m["AUC_per_attribute"][0]) and m["AUC_per_attribute"][1] == pytest.approx(1.0)
+    assert m["mAUC"] == pytest.approx(1.0)
+    assert np.isnan(attribute_metrics([[1]], [[0.5]])["mAUC"])

@@ -129,6 +129,19 @@ def test_attribute_metrics_per_modality():
     assert results["RegDB/attributes/all/mA"] == pytest.approx(100 / 3)
     assert results["RegDB/attributes/visible/mA-hair"] == pytest.approx(100)
     assert results["RegDB/attributes/all/F1"] == pytest.approx(100 / 3)
+    # AUC: exact visible scores rank perfectly, inverted infrared ones perfectly wrong. Over all six, a
+    # positive wins 3 of the 9 (positive, negative) pairs of each attribute, ties counting half.
+    assert results["RegDB/attributes/visible/AUC-hair"] == pytest.approx(100)
+    assert results["RegDB/attributes/infrared/mAUC"] == pytest.approx(0)
+    assert results["RegDB/attributes/all/AUC-gender"] == pytest.approx(100 / 3)
+
+
+def test_no_auc_where_the_images_hold_one_class():
+    evaluator = CrossModalityEvaluator(TwoTrialDataset(), settings=["v2t"])
+    results = evaluator._attribute_results(_extracted(["v1a", "v2a", "t1a", "t1b"]))  # infrared: identity 1 only
+    assert results["RegDB/attributes/infrared/mA-gender"] == pytest.approx(0)
+    assert not [k for k in results if k.startswith("RegDB/attributes/infrared/") and "AUC" in k]
+    assert results["RegDB/attributes/visible/AUC-gender"] == pytest.approx(100)
 
 
 def test_process_batches_equals_evaluate_features():
