@@ -4,6 +4,7 @@
 """
 import logging
 import os
+from collections.abc import Iterable
 
 import torch
 import torchvision.transforms as T
@@ -17,7 +18,7 @@ from .common import CMDataset
 from .datasets.bases import CrossModalityDataset
 from .image_cache import ImageCache
 from .samplers import SAMPLER_REGISTRY, SeededBatchSampler
-from .transforms import build_cm_transforms
+from .transforms import CrossModalityTransform, build_cm_transforms
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def resolve_num_workers(num_workers: int) -> int:
     return max(1, cpus // max(1, comm.get_local_size()) - 1)
 
 
-def build_image_cache(items, transforms, num_workers):
+def build_image_cache(items: Iterable[tuple], transforms: CrossModalityTransform, num_workers: int) -> ImageCache:
     """An :class:`ImageCache` of ``items`` resized by the first step of ``transforms`` (which must be a
     ``Resize``, so applying it again to a cached image changes nothing)."""
     first = transforms.common.transforms[0]
@@ -75,7 +76,8 @@ def _train_loader_from_config(cfg, *, train_set=None, transforms=None, sampler=N
 
 
 @configurable(from_config=_train_loader_from_config)
-def build_cm_train_loader(train_set, *, sampler, total_batch_size, seed, num_workers=0):
+def build_cm_train_loader(train_set: torch.utils.data.Dataset, *, sampler: torch.utils.data.Sampler,
+                          total_batch_size: int, seed: int, num_workers: int = 0) -> torch.utils.data.DataLoader:
     """Infinite training loader of batch dicts (see :class:`CMDataset`), ``total_batch_size / world_size`` per rank.
 
     Every item is transformed under its own seed, drawn from ``(seed, epoch, rank)`` by the
@@ -98,7 +100,8 @@ def _test_loader_from_config(cfg, items, *, transforms=None):
 
 
 @configurable(from_config=_test_loader_from_config)
-def build_cm_test_loader(test_set, *, test_batch_size, num_workers=0):
+def build_cm_test_loader(test_set: torch.utils.data.Dataset, *, test_batch_size: int,
+                         num_workers: int = 0) -> torch.utils.data.DataLoader:
     """Loader over ``test_set`` in order (``build_cm_test_loader(cfg, query + gallery)``), each rank a share."""
     batch_sampler = torch.utils.data.BatchSampler(
         InferenceSampler(len(test_set)), test_batch_size // comm.get_world_size(), drop_last=False)

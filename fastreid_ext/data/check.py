@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+from fastreid.config import CfgNode
 from fastreid.data.datasets import DATASET_REGISTRY
 
 from .data_utils import check_image
@@ -40,7 +41,7 @@ class DatasetCheck:
     problems: list = field(default_factory=list)
 
 
-def pair_disagreement(vectors):
+def pair_disagreement(vectors: dict[tuple[int, int], np.ndarray]) -> dict[tuple[int, int], tuple[int, int]]:
     """``(cam_a, cam_b) -> (differ, shared)`` over camera pairs: identities with a vector in both cameras,
     and those whose two vectors differ. ``vectors``: ``(cam, pid) -> (A,) array``."""
     by_camera = defaultdict(dict)
@@ -54,7 +55,7 @@ def pair_disagreement(vectors):
     return counts
 
 
-def check_dataset(cfg, name, decode=False) -> DatasetCheck:
+def check_dataset(cfg: CfgNode, name: str, decode: bool = False) -> DatasetCheck:
     """Build dataset ``name`` with the options of ``cfg`` and check it (see :func:`format_check`).
 
     The dataset is built without its attributes and image check, which are then run item by item so
@@ -117,7 +118,7 @@ def _split_rows(split, items, table, bad, failed):
     return rows
 
 
-def check_datasets(cfg, decode=False) -> list:
+def check_datasets(cfg: CfgNode, decode: bool = False) -> list:
     """:func:`check_dataset` of every dataset of ``DATASETS.NAMES`` and ``DATASETS.TESTS``, each once."""
     names = dict.fromkeys(list(cfg.DATASETS.NAMES) + list(cfg.DATASETS.TESTS))
     return [check_dataset(cfg, name, decode) for name in names]

@@ -1,6 +1,8 @@
 """``CMDataset``: FastReID's ``CommDataset`` for cross-modality items, returning the batch-dict fields."""
 import random
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -8,10 +10,11 @@ from fastreid.data.common import CommDataset
 
 from .data_utils import read_image
 from .datasets.bases import Item
+from .image_cache import ImageCache
 
 
 @contextmanager
-def seeded_rngs(seed):
+def seeded_rngs(seed: int) -> Iterator[None]:
     """Seed python's, numpy's and torch's CPU RNGs with ``seed`` inside the block, then restore them."""
     states = random.getstate(), np.random.get_state(), torch.get_rng_state()
     random.seed(seed)
@@ -39,7 +42,8 @@ class CMDataset(CommDataset):
     reading the files.
     """
 
-    def __init__(self, img_items, transform=None, relabel=True, image_cache=None):
+    def __init__(self, img_items: Iterable[tuple], transform: Optional[Callable] = None, relabel: bool = True,
+                 image_cache: Optional[ImageCache] = None):
         img_items = [Item._make(item) for item in img_items]
         super().__init__(img_items, transform, relabel)
         if image_cache is not None and len(image_cache) != len(img_items):

@@ -1,6 +1,7 @@
 """The one image loader of the package, and the fast completeness check run when a dataset is built."""
 import os
 import struct
+from typing import Optional
 
 from fastreid.data.data_utils import read_image as _fastreid_read_image
 from PIL import Image
@@ -17,11 +18,11 @@ def read_image(path: str) -> Image.Image:
     return _fastreid_read_image(path, "RGB")
 
 
-def is_image_file(name):
+def is_image_file(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def check_image(path, decode=False):
+def check_image(path: str, decode: bool = False) -> Optional[str]:
     """Return ``None`` if ``path`` looks like a complete image, else the reason it does not.
 
     Fast: PIL parses the header (and ``verify()`` checks PNG checksums) without decoding pixels;

@@ -5,6 +5,8 @@ import csv
 import logging
 import os
 import re
+from collections.abc import Collection, Iterable
+from typing import Optional
 
 import numpy as np
 
@@ -27,7 +29,8 @@ class AttributeTable:
         columns: for a released ``.mat`` folder, ``cam -> (file, W)``: the file's columns cover ids 1..W.
     """
 
-    def __init__(self, names, vectors, source, columns=None):
+    def __init__(self, names: Iterable[str], vectors: dict[tuple[Optional[int], int], np.ndarray], source: str,
+                 columns: Optional[dict[int, tuple[str, int]]] = None):
         self.names = list(names)
         self.vectors = vectors
         self.source = source
@@ -57,7 +60,7 @@ class AttributeTable:
         raise ValueError(f"{self.source}: no attributes for identity {pid}{in_camera}{seen}")
 
 
-def read_attribute_csv(path, cameras=None) -> AttributeTable:
+def read_attribute_csv(path: str, cameras: Optional[Collection[int]] = None) -> AttributeTable:
     """Read an ``attributes.csv``: header ``pid,<names>`` (one row per identity, the same in every camera)
     or ``pid,cam,<names>`` (one row per identity and camera). Errors name the file and line.
 
@@ -114,7 +117,7 @@ def _binary(value, where):
     return number
 
 
-def read_attribute_mats(mat_dir) -> AttributeTable:
+def read_attribute_mats(mat_dir: str) -> AttributeTable:
     """Read the released per-camera files of ``mat_dir``, as the paper's code does.
 
     ``cam<N>_att.mat`` holds the variable ``cam<N>_att``, uint8 of shape (8, W_N), rows in the order of
@@ -160,7 +163,7 @@ def attribute_matrices(table: AttributeTable) -> dict:
     return matrices
 
 
-def write_attribute_csv(path, table: AttributeTable):
+def write_attribute_csv(path: str, table: AttributeTable) -> None:
     """Write ``table`` as an ``attributes.csv`` (per-camera form if the table is); rows by (pid, cam)."""
     per_camera = table.per_camera
     with open(path, "w", newline="") as f:
@@ -170,7 +173,7 @@ def write_attribute_csv(path, table: AttributeTable):
             writer.writerow([pid, *([cam] if per_camera else []), *(int(v) for v in table.vectors[cam, pid])])
 
 
-def convert_attribute_mats(mat_dir, out_path) -> AttributeTable:
+def convert_attribute_mats(mat_dir: str, out_path: str) -> AttributeTable:
     """Write the released ``cam<N>_att.mat`` of ``mat_dir`` as one per-camera CSV (every column of every
     file, all-zero ones included); return the table."""
     table = read_attribute_mats(mat_dir)
@@ -178,7 +181,8 @@ def convert_attribute_mats(mat_dir, out_path) -> AttributeTable:
     return table
 
 
-def load_attributes(spec, dataset_dir, known_ids, cameras, key="ATTRIBUTES"):
+def load_attributes(spec: str, dataset_dir: str, known_ids: Iterable[int], cameras: Collection[int],
+                    key: str = "ATTRIBUTES") -> Optional[AttributeTable]:
     """Resolve a dataset's attribute option and read it.
 
     Args:

@@ -3,10 +3,12 @@ and input checks."""
 import logging
 import os
 import random
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, Optional, Union
 
 import numpy as np
 
+from fastreid.config import CfgNode
 from fastreid.data.datasets.bases import ImageDataset
 
 from ...utils import DatasetError
@@ -32,17 +34,17 @@ class Item(NamedTuple):
     attributes: Optional[np.ndarray]
 
 
-def person_id(pid):
+def person_id(pid: Union[int, str]) -> int:
     """The integer person id of an item's ``pid`` (``"<NAME>_<id>"`` in ``train``, an int elsewhere)."""
     return int(pid.rsplit("_", 1)[-1]) if isinstance(pid, str) else int(pid)
 
 
-def dataset_root(cfg):
+def dataset_root(cfg: CfgNode) -> str:
     """``DATASETS.ROOT``, or env ``FASTREID_DATASETS``, or ``datasets`` (FastReID's rule)."""
     return cfg.DATASETS.ROOT or os.getenv("FASTREID_DATASETS", "datasets")
 
 
-def common_options(cfg, node):
+def common_options(cfg: CfgNode, node: CfgNode) -> dict:
     """Constructor arguments every dataset reads from ``cfg`` (``node``: e.g. ``cfg.DATASETS.SYSU``)."""
     return {
         "root": dataset_root(cfg),
@@ -52,7 +54,7 @@ def common_options(cfg, node):
     }
 
 
-def read_id_list(path):
+def read_id_list(path: str) -> list[int]:
     """Person ids of a split file holding one comma-separated line (SYSU ``exp/*_id.txt``, LLCM ``idx/test_id.txt``)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"split file {path} is not found")
@@ -71,7 +73,7 @@ def read_id_list(path):
     return ids
 
 
-def read_path_label_list(path):
+def read_path_label_list(path: str) -> Iterator[tuple[int, str]]:
     """``(line number, relative path)`` of each entry of a ``<relative path> <label>`` list (RegDB
     ``idx/*.txt``, LLCM ``idx/train_*.txt``); blank lines are skipped, malformed ones name file and line.
     The label column is not used: identities come from the path."""
@@ -85,24 +87,25 @@ def read_path_label_list(path):
             yield line_no, fields[0]
 
 
-def list_images(directory):
+def list_images(directory: str) -> list[str]:
     """Image files of ``directory`` sorted by name (the order public protocol code draws from)."""
     return [os.path.join(directory, name) for name in sorted(os.listdir(directory)) if is_image_file(name)]
 
 
-def require_nonempty(items, split, source):
+def require_nonempty(items: list, split: str, source: str) -> list:
     if not items:
         raise ValueError(f"{source}: the {split} split is empty")
     return items
 
 
-def require_disjoint(train_ids, test_ids, source):
+def require_disjoint(train_ids: Iterable[int], test_ids: Iterable[int], source: str) -> None:
     shared = sorted(set(train_ids) & set(test_ids))
     if shared:
         raise ValueError(f"{source}: identities {shared[:10]} are in both the training and the test split")
 
 
-def seeded_gallery(images, test_ids, cameras, shots, trial):
+def seeded_gallery(images: Mapping[tuple[int, int], Sequence[str]], test_ids: Iterable[int], cameras: Sequence[int],
+                   shots: int, trial: int) -> list[tuple[str, int, int]]:
     """The gallery draw of the public SYSU-MM01/LLCM evaluation code once seeded with ``random.seed(trial)``.
 
     Test ids ascending, then ``cameras`` in order; for each existing folder one ``random.choice``
@@ -144,10 +147,10 @@ class CrossModalityDataset(ImageDataset):
     _attribute_table = None
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.dataset_name
 
-    def check_before_run(self, required_files):
+    def check_before_run(self, required_files: Union[str, Iterable[str]]) -> None:
         """FastReID's check, as a :class:`~fastreid_ext.utils.DatasetError` that says which config key to fix."""
         for path in [required_files] if isinstance(required_files, str) else required_files:
             if os.path.exists(path):
@@ -157,16 +160,16 @@ class CrossModalityDataset(ImageDataset):
                                    f"that holds {os.path.basename(path)}/")
             raise DatasetError(f'"{path}" is not found: {self.name} needs it (see the layout in the README)')
 
-    def default_settings(self):
+    def default_settings(self) -> list[str]:
         raise NotImplementedError
 
-    def num_trials(self, setting):
+    def num_trials(self, setting: str) -> int:
         raise NotImplementedError
 
-    def test_split(self, setting, trial):
+    def test_split(self, setting: str, trial: int) -> tuple[list[Item], list[Item]]:
         raise NotImplementedError
 
-    def screen_images(self, paths, check, skip):
+    def screen_images(self, paths: Sequence[str], check: bool, skip: bool) -> set[str]:
         """Check ``paths`` once; return the set of bad ones to leave out, or raise listing them.
 
         Sets ``self.image_files`` (``paths``) and ``self.bad_images``: list of ``(path, reason)``.

@@ -6,11 +6,11 @@ import logging
 import os
 import re
 
-from fastreid.config import configurable
+from fastreid.config import CfgNode, configurable
 from fastreid.data.datasets import DATASET_REGISTRY
 
 from .attributes import load_attributes
-from .bases import (INFRARED, VISIBLE, CrossModalityDataset, MODALITY_NAMES, common_options, list_images,
+from .bases import (INFRARED, VISIBLE, CrossModalityDataset, Item, MODALITY_NAMES, common_options, list_images,
                     read_id_list, read_path_label_list, require_disjoint, require_nonempty, seeded_gallery)
 
 logger = logging.getLogger(__name__)
@@ -32,8 +32,9 @@ class LLCM(CrossModalityDataset):
     cameras = TEST_CAMERAS[VISIBLE][1]
 
     @configurable
-    def __init__(self, root="datasets", trial=0, direction="v2t", attributes="attributes.csv",
-                 check_images=True, skip_bad_images=False, **kwargs):
+    def __init__(self, root: str = "datasets", trial: int = 0, direction: str = "v2t",
+                 attributes: str = "attributes.csv", check_images: bool = True, skip_bad_images: bool = False,
+                 **kwargs):
         self.root = root
         self.dataset_dir = os.path.join(root, self.dataset_dir)
         idx_dir = os.path.join(self.dataset_dir, "idx")
@@ -74,7 +75,7 @@ class LLCM(CrossModalityDataset):
         super().__init__(require_nonempty(train, "train", idx_dir), query, gallery, **kwargs)
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         node = cfg.DATASETS.LLCM
         return {**common_options(cfg, node), "trial": node.TRIAL, "direction": node.DIRECTION}
 
@@ -97,14 +98,14 @@ class LLCM(CrossModalityDataset):
         if direction not in DIRECTIONS:
             raise ValueError(f"unknown LLCM direction {direction!r}: expected one of {tuple(DIRECTIONS)}")
 
-    def default_settings(self):
+    def default_settings(self) -> list[str]:
         return list(DIRECTIONS)
 
-    def num_trials(self, setting):
+    def num_trials(self, setting: str) -> int:
         self._check_direction(setting)
         return NUM_TRIALS
 
-    def test_split(self, setting, trial):
+    def test_split(self, setting: str, trial: int) -> tuple[list[Item], list[Item]]:
         """``(query_items, gallery_items)`` of direction ``setting`` and gallery draw ``trial`` in ``range(10)``."""
         self._check_direction(setting)
         if not 0 <= trial < NUM_TRIALS:

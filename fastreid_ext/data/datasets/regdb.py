@@ -5,12 +5,13 @@ Layout, identities, cameras and settings: docs/datasets.md.
 import logging
 import os
 import re
+from typing import Optional
 
-from fastreid.config import configurable
+from fastreid.config import CfgNode, configurable
 from fastreid.data.datasets import DATASET_REGISTRY
 
 from .attributes import load_attributes
-from .bases import (INFRARED, VISIBLE, CrossModalityDataset, common_options, read_path_label_list,
+from .bases import (INFRARED, VISIBLE, CrossModalityDataset, Item, common_options, read_path_label_list,
                     require_disjoint, require_nonempty)
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ DIRECTIONS = {"v2t": ("visible", "thermal"), "t2v": ("thermal", "visible")}  # (
 TRIALS = range(1, 11)
 
 
-def check_trial(trained_trial, eval_trial, force=False):
+def check_trial(trained_trial: Optional[int], eval_trial: int, force: bool = False) -> None:
     """Refuse to evaluate a model trained on RegDB split ``trained_trial`` on split ``eval_trial``.
 
     The test identities of one split are training identities of the others, so a mismatch leaks
@@ -46,8 +47,9 @@ class RegDB(CrossModalityDataset):
     cameras = tuple(cam for _, cam, _ in MODALITIES.values())
 
     @configurable
-    def __init__(self, root="datasets", trial=1, direction="v2t", attributes="attributes.csv",
-                 check_images=True, skip_bad_images=False, **kwargs):
+    def __init__(self, root: str = "datasets", trial: int = 1, direction: str = "v2t",
+                 attributes: str = "attributes.csv", check_images: bool = True, skip_bad_images: bool = False,
+                 **kwargs):
         if trial not in TRIALS:
             raise ValueError(f"RegDB trial {trial} out of 1..10 (DATASETS.REGDB.TRIAL)")
         self._check_direction(direction)
@@ -79,7 +81,7 @@ class RegDB(CrossModalityDataset):
         super().__init__(require_nonempty(train, "train", lists["train", "visible"]), query, gallery, **kwargs)
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         node = cfg.DATASETS.REGDB
         return {**common_options(cfg, node), "trial": node.TRIAL, "direction": node.DIRECTION}
 
@@ -100,14 +102,14 @@ class RegDB(CrossModalityDataset):
         if direction not in DIRECTIONS:
             raise ValueError(f"unknown RegDB direction {direction!r}: expected one of {tuple(DIRECTIONS)}")
 
-    def default_settings(self):
+    def default_settings(self) -> list[str]:
         return list(DIRECTIONS)
 
-    def num_trials(self, setting):
+    def num_trials(self, setting: str) -> int:
         self._check_direction(setting)
         return 1
 
-    def test_split(self, setting, trial):
+    def test_split(self, setting: str, trial: int) -> tuple[list[Item], list[Item]]:
         """``(query_items, gallery_items)`` of direction ``setting``; ``trial`` must be 0, the split
         ``self.trial`` the dataset was built with."""
         self._check_direction(setting)

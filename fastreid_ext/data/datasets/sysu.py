@@ -4,13 +4,14 @@ Layout, splits, gallery samplers and setting names: docs/datasets.md.
 """
 import os
 import re
+from collections.abc import Iterable, Sequence
 
 import numpy as np
-from fastreid.config import configurable
+from fastreid.config import CfgNode, configurable
 from fastreid.data.datasets import DATASET_REGISTRY
 
 from .attributes import load_attributes
-from .bases import (INFRARED, VISIBLE, CrossModalityDataset, common_options, list_images, read_id_list,
+from .bases import (INFRARED, VISIBLE, CrossModalityDataset, Item, common_options, list_images, read_id_list,
                     require_disjoint, require_nonempty, seeded_gallery)
 
 CAMERA_MODALITY = {1: VISIBLE, 2: VISIBLE, 3: INFRARED, 4: VISIBLE, 5: VISIBLE, 6: INFRARED}
@@ -22,11 +23,11 @@ NUM_TRIALS = 10
 _SETTING = re.compile(r"^(all|indoor)-(\d+)shot-(seeded|official)$")
 
 
-def setting_name(mode, shots, sampler):
+def setting_name(mode: str, shots: int, sampler: str) -> str:
     return f"{mode}-{shots}shot-{sampler}"
 
 
-def parse_setting(setting):
+def parse_setting(setting: str) -> tuple[str, int, str]:
     """``"all-1shot-seeded"`` -> ``("all", 1, "seeded")``."""
     match = _SETTING.match(setting)
     if match is None or int(match.group(2)) not in SHOTS:
@@ -35,7 +36,8 @@ def parse_setting(setting):
     return match.group(1), int(match.group(2)), match.group(3)
 
 
-def official_gallery(rand_perm_cam, dataset_dir, test_ids, cameras, shots, trial, source):
+def official_gallery(rand_perm_cam: np.ndarray, dataset_dir: str, test_ids: Iterable[int], cameras: Sequence[int],
+                     shots: int, trial: int, source: str) -> list[tuple[str, int, int]]:
     """The official draw from the ``rand_perm_cam`` cell (see the module docstring).
 
     Returns:
@@ -72,8 +74,9 @@ class SYSUMM01(CrossModalityDataset):
     cameras = tuple(CAMERA_MODALITY)
 
     @configurable
-    def __init__(self, root="datasets", mode="all", shots=1, trial=0, sampler="seeded",
-                 attributes="attributes.csv", check_images=True, skip_bad_images=False, **kwargs):
+    def __init__(self, root: str = "datasets", mode: str = "all", shots: int = 1, trial: int = 0,
+                 sampler: str = "seeded", attributes: str = "attributes.csv", check_images: bool = True,
+                 skip_bad_images: bool = False, **kwargs):
         self.root = root
         self.dataset_dir = os.path.join(root, self.dataset_dir)
         exp_dir = os.path.join(self.dataset_dir, "exp")
@@ -107,7 +110,7 @@ class SYSUMM01(CrossModalityDataset):
         super().__init__(require_nonempty(train, "train", exp_dir), query, gallery, **kwargs)
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         node = cfg.DATASETS.SYSU
         return {**common_options(cfg, node), "mode": node.MODE, "shots": node.SHOTS, "trial": node.TRIAL,
                 "sampler": node.SAMPLER}
@@ -124,15 +127,15 @@ class SYSUMM01(CrossModalityDataset):
                 raise ValueError(f"{self.dataset_dir}: test identity {pid} has no infrared image "
                                  f"(cam3/{pid:04d}, cam6/{pid:04d})")
 
-    def default_settings(self):
+    def default_settings(self) -> list[str]:
         samplers = SAMPLERS if os.path.isfile(self._rand_perm_path) else ("seeded",)
         return [setting_name(mode, 1, sampler) for sampler in samplers for mode in GALLERY_CAMERAS]
 
-    def num_trials(self, setting):
+    def num_trials(self, setting: str) -> int:
         parse_setting(setting)
         return NUM_TRIALS
 
-    def test_split(self, setting, trial):
+    def test_split(self, setting: str, trial: int) -> tuple[list[Item], list[Item]]:
         """``(query_items, gallery_items)`` of ``setting`` and ``trial`` in ``range(10)``."""
         mode, shots, sampler = parse_setting(setting)
         if not 0 <= trial < NUM_TRIALS:

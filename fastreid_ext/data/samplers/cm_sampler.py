@@ -1,6 +1,7 @@
 """Cross-modality identity sampler: P identities x (K visible + K infrared) images per batch (paper: P=8, K=4)."""
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Optional
 
 import numpy as np
@@ -41,8 +42,8 @@ class CrossModalityIdentitySampler(Sampler):
         rank, world_size: default to ``fastreid.utils.comm``'s.
     """
 
-    def __init__(self, data_source, mini_batch_size: int, num_instances: int, seed: Optional[int] = None,
-                 rank: Optional[int] = None, world_size: Optional[int] = None):
+    def __init__(self, data_source: Iterable[tuple], mini_batch_size: int, num_instances: int,
+                 seed: Optional[int] = None, rank: Optional[int] = None, world_size: Optional[int] = None):
         if num_instances < 1 or mini_batch_size % (2 * num_instances) or mini_batch_size == 0:
             raise ValueError(f"mini_batch_size {mini_batch_size} must be a positive multiple of "
                              f"2 * num_instances = {2 * num_instances} (SOLVER.IMS_PER_BATCH per rank, "
@@ -69,7 +70,7 @@ class CrossModalityIdentitySampler(Sampler):
         self._seed = int(comm.shared_random_seed() if seed is None else seed)
         self._epoch = 0
 
-    def set_epoch(self, epoch: int):
+    def set_epoch(self, epoch: int) -> None:
         """The next ``iter()`` yields the stream of ``epoch``."""
         self._epoch = int(epoch)
 

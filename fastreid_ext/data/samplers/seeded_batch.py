@@ -26,7 +26,7 @@ class SeededBatchSampler(BatchSampler):
         self.rank = int(rank)
         self.epoch = 0
 
-    def set_epoch(self, epoch: int):
+    def set_epoch(self, epoch: int) -> None:
         """The next ``iter()`` yields the batches (and seeds) of ``epoch``."""
         self.epoch = int(epoch)
         if hasattr(self.sampler, "set_epoch"):

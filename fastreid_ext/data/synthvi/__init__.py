@@ -2,11 +2,13 @@
 RegDB and LLCM, with the paper's 8 attributes drawn on every person: ``make_synthvi(root, format="sysu")``.
 """
 import os
+from typing import Optional
 
 import numpy as np
 
 from .camera import draw_camera
 from .person import ATTRIBUTE_NAMES, draw_people
+from .plan import Plan, Shape
 from .presets import PRESETS
 from .preview import write_preview
 from .writers import WRITERS, WriteOptions
@@ -21,7 +23,8 @@ def _check(format, images_per_camera):
         raise ValueError(f"make_synthvi: images_per_camera must be at least 1, got {images_per_camera}")
 
 
-def plan_synthvi(format="sysu", ids=100, seed=0, images_per_camera=10, shape=None, **rendering):
+def plan_synthvi(format: str = "sysu", ids: int = 100, seed: int = 0, images_per_camera: int = 10,
+                 shape: Optional[Shape] = None, **rendering) -> Plan:
     """The :class:`~.plan.Plan` (splits, images per identity and camera) that :func:`make_synthvi` with the
     same arguments writes, computed without rendering: ``plan_synthvi(**PRESETS["sysu"])`` (the rendering
     arguments, e.g. ``size``, do not change the plan)."""
@@ -34,7 +37,7 @@ def plan_synthvi(format="sysu", ids=100, seed=0, images_per_camera=10, shape=Non
 
 def make_synthvi(out_dir: str, format: str = "sysu", ids: int = 100, seed: int = 0, hard: bool = False,
                  images_per_camera: int = 10, size: tuple[int, int] = (128, 64), processes: int = 2,
-                 preview: bool = True, shape=None) -> str:
+                 preview: bool = True, shape: Optional[Shape] = None) -> str:
     """Write a synthetic dataset under ``out_dir`` and return its root (``out_dir/<SYSU-MM01|RegDB|LLCM>``).
 
     Args:

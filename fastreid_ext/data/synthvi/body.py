@@ -2,6 +2,7 @@
 person's height P, ``x`` from the centre line, ``y`` from the top of the head; parts painted back to front.
 """
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -21,7 +22,7 @@ class Pose:
     legs: tuple  # (left, right) outward angle of the legs (stride), radians
 
 
-def draw_pose(rng):
+def draw_pose(rng: np.random.Generator) -> Pose:
     """A walking pose; always the same number of draws, whatever the person."""
     back = bool(rng.random() < 0.4)
     arms = tuple(float(a) for a in rng.uniform(0.04, 0.3, 2))
@@ -190,7 +191,7 @@ def _paint_satchel(paint, person, frame, pose):
     paint.rectangle(x_bag - 0.065, frame.waist_y - 0.01, x_bag + 0.065, frame.waist_y + 0.1, SATCHEL)
 
 
-def paint_person(person, pose, shape):
+def paint_person(person: Any, pose: Pose, shape: tuple[int, int]) -> np.ndarray:
     """(H, W) uint8 map of part labels for ``person`` in ``pose`` on a canvas of ``shape`` = (H, W)."""
     paint = _Painter(person, shape)
     frame = _Frame.of(person)
@@ -249,7 +250,7 @@ PATTERN_MASKS = {
 }
 
 
-def pattern_mask(person, pose, shape):
+def pattern_mask(person: Any, pose: Pose, shape: tuple[int, int]) -> np.ndarray:
     """(H, W) bool: where the print of the top garment is (to be intersected with the TOP label).
 
     A chest logo is on the front only.

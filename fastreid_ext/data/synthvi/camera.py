@@ -37,7 +37,7 @@ class Camera:
     jitter: Jitter
 
     @property
-    def size(self):
+    def size(self) -> tuple[int, int]:
         return self.background.shape[:2]
 
 
@@ -87,7 +87,8 @@ def _background(rng, size, floor, boxes, modality, hard):
     return image * ramp
 
 
-def draw_camera(camid, modality, scene, seed, hard=False, size=(128, 64)):
+def draw_camera(camid: int, modality: int, scene: int, seed: int, hard: bool = False,
+                size: tuple[int, int] = (128, 64)) -> Camera:
     """Camera ``camid`` of ``modality`` looking at ``scene``; ``size`` = (H, W) of its images."""
     scene_rng = np.random.default_rng([seed, STREAM_CAMERAS, scene])
     floor, boxes = _layout(scene_rng, size, hard)

@@ -4,12 +4,15 @@ Everything is a function of the seed (per-image generators; MAT headers get a fi
 import io
 import multiprocessing
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
 import scipy.io
 
-from ..datasets.attributes import attribute_matrices, write_attribute_csv
+from ..datasets.attributes import AttributeTable, attribute_matrices, write_attribute_csv
+from .camera import Camera
+from .person import Person
 from .render import render_image
 from .seeds import image_rng
 
@@ -44,7 +47,8 @@ def _write_image(job):
         raise OSError(f"cv2.imwrite could not write {job.path}")
 
 
-def write_images(jobs, people, cameras, seed, processes=2):
+def write_images(jobs: Sequence[ImageJob], people: Sequence[Person], cameras: Sequence[Camera], seed: int,
+                 processes: int = 2) -> None:
     """Render and write every :class:`ImageJob`; ``processes`` <= 1 renders in this process."""
     for folder in sorted({os.path.dirname(job.path) for job in jobs}):
         os.makedirs(folder, exist_ok=True)
@@ -69,7 +73,7 @@ def write_images(jobs, people, cameras, seed, processes=2):
         cv2.setNumThreads(threads)
 
 
-def write_attribute_files(root, table, mats=True):
+def write_attribute_files(root: str, table: AttributeTable, mats: bool = True) -> None:
     """``<root>/attributes.csv`` (per-camera form) and, with ``mats``, ``<root>/attributes/cam<N>_att.mat``
     in the layout of the files released with PAENet (column pid - 1 of each camera's matrix)."""
     write_attribute_csv(os.path.join(root, "attributes.csv"), table)
@@ -78,13 +82,13 @@ def write_attribute_files(root, table, mats=True):
             savemat(os.path.join(root, "attributes", f"cam{cam}_att.mat"), {f"cam{cam}_att": matrix})
 
 
-def write_text(path, lines):
+def write_text(path: str, lines: Iterable[str]) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.writelines(line + "\n" for line in lines)
 
 
-def savemat(path, variables):
+def savemat(path: str, variables: dict) -> None:
     """``scipy.io.savemat`` with a fixed header text, so that equal variables give equal bytes."""
     buffer = io.BytesIO()
     scipy.io.savemat(buffer, variables)

@@ -2,11 +2,13 @@
 
 Like the released SYSU-MM01 labels, the same identity may get different labels in two cameras (view, light).
 """
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..datasets.attributes import AttributeTable
-from .camera import INFRARED
-from .person import ATTRIBUTE_NAMES
+from .camera import INFRARED, Camera
+from .person import ATTRIBUTE_NAMES, Person
 from .seeds import STREAM_LABELS
 
 FRONT, BACK, SIDE = range(3)
@@ -16,7 +18,7 @@ SLIP = 0.003  # chance that the annotator gets one attribute of one (identity, c
 _GLASSES, _BACKPACK = ATTRIBUTE_NAMES.index("glasses"), ATTRIBUTE_NAMES.index("backpack")
 
 
-def seen_attributes(attributes, view, modality):
+def seen_attributes(attributes: np.ndarray, view: int, modality: int) -> np.ndarray:
     """(8,) uint8: the ``attributes`` an annotator can see in ``view`` (FRONT, BACK, SIDE) and ``modality``.
 
     From the front a backpack shows only its straps; glasses are not seen from behind, nor in infrared
@@ -30,12 +32,12 @@ def seen_attributes(attributes, view, modality):
     return seen
 
 
-def camera_view_shares(seed, camid, modality):
+def camera_view_shares(seed: int, camid: int, modality: int) -> np.ndarray:
     """(3,) shares of FRONT, BACK, SIDE views of a camera: where it looks decides what it sees of people."""
     return np.random.default_rng([seed, STREAM_LABELS, 0, camid, modality]).dirichlet(VIEW_CONCENTRATION)
 
 
-def camera_label(person, camera, seed):
+def camera_label(person: Person, camera: Camera, seed: int) -> np.ndarray:
     """(8,) uint8 label of ``person`` in ``camera``: a view drawn from the camera's shares, what that view
     shows (:func:`seen_attributes`), and an annotator's slips."""
     rng = np.random.default_rng([seed, STREAM_LABELS, person.pid, camera.camid, camera.modality])
@@ -44,7 +46,8 @@ def camera_label(person, camera, seed):
     return np.where(rng.random(len(seen)) < SLIP, 1 - seen, seen).astype(np.uint8)
 
 
-def camera_labels(people, cameras, present, seed):
+def camera_labels(people: Sequence[Person], cameras: Sequence[Camera], present: np.ndarray,
+                  seed: int) -> AttributeTable:
     """The :class:`AttributeTable` of ``(camid, pid)`` for every identity ``present`` (num_ids, num_cameras)
     bool in a camera. A camera number shared by two cameras (LLCM's visible and infrared views of one camera)
     gets one row per identity: that of the first of them, in ``cameras`` order, that shows it."""

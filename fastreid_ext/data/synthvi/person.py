@@ -85,7 +85,7 @@ class Person:
     pattern_contrast: float  # relative IR darkening of the printed parts
     satchel_side: int  # +1: strap on the right shoulder of the image, -1: left
 
-    def attribute(self, name):
+    def attribute(self, name: str) -> int:
         return int(self.attributes[ATTRIBUTE_NAMES.index(name)])
 
 
@@ -97,7 +97,7 @@ def _colour(rng, hard):
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0].astype(np.float32)
 
 
-def draw_attributes(rng):
+def draw_attributes(rng: np.random.Generator) -> np.ndarray:
     """(8,) uint8 with the correlations of real pedestrians (long hair and skirts mostly on women)."""
     male = rng.random() < 0.5
     long_hair = rng.random() < (0.12 if male else 0.75)
@@ -111,7 +111,7 @@ def draw_attributes(rng):
     return np.array(values, dtype=np.uint8)
 
 
-def draw_person(pid, seed, hard=False):
+def draw_person(pid: int, seed: int, hard: bool = False) -> Person:
     """The identity ``pid`` of the dataset drawn with ``seed``; independent of how many identities there are."""
     rng = np.random.default_rng([seed, STREAM_PEOPLE, pid])
     attributes = draw_attributes(rng)
@@ -144,6 +144,6 @@ def draw_person(pid, seed, hard=False):
     )
 
 
-def draw_people(num_ids, seed, hard=False):
+def draw_people(num_ids: int, seed: int, hard: bool = False) -> list[Person]:
     """Identities with pids 1..num_ids."""
     return [draw_person(pid, seed, hard) for pid in range(1, num_ids + 1)]

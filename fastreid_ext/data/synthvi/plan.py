@@ -3,6 +3,7 @@
 A :class:`Shape` asks for a real dataset's counts; :func:`present_by_fraction` and :func:`allocate_images`
 turn it into a presence matrix and per-(identity, camera) image counts, before anything is rendered.
 """
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,14 +38,15 @@ class Plan:
     splits: dict
     counts: np.ndarray
 
-    def images(self, pids, modality):
+    def images(self, pids: Iterable[int], modality: int) -> dict[int, int]:
         """Images of the identities ``pids`` in the cameras of ``modality``, per camera id."""
         rows = np.isin(self.pids, list(pids))
         return {camid: int(self.counts[rows, c].sum()) for c, camid in enumerate(self.camids)
                 if self.modalities[c] == modality}
 
 
-def present_by_fraction(rng, modalities, groups, fractions):
+def present_by_fraction(rng: np.random.Generator, modalities: Sequence[int], groups: Sequence[np.ndarray],
+                        fractions: Sequence[float]) -> np.ndarray:
     """(num_ids, num_cameras) bool: camera c sees exactly ``round(fractions[c] * len(g))`` identities of each
     index array ``g`` of ``groups``; an identity left without a visible or an infrared camera is then added to
     one camera of that modality (as in the real sets, every identity is seen in both)."""
@@ -56,7 +58,7 @@ def present_by_fraction(rng, modalities, groups, fractions):
     return seen_in_both_modalities(rng, present, modalities)
 
 
-def seen_in_both_modalities(rng, present, modalities):
+def seen_in_both_modalities(rng: np.random.Generator, present: np.ndarray, modalities: Sequence[int]) -> np.ndarray:
     """``present`` (num_ids, num_cameras) bool, changed in place and returned: an identity missing from every
     camera of a modality is put in one of them, drawn from ``rng``."""
     for modality in (VISIBLE, INFRARED):
@@ -67,7 +69,8 @@ def seen_in_both_modalities(rng, present, modalities):
     return present
 
 
-def allocate_images(rng, present, modalities, groups, totals):
+def allocate_images(rng: np.random.Generator, present: np.ndarray, modalities: Sequence[int],
+                    groups: Sequence[np.ndarray], totals: Sequence[tuple[int, int]]) -> np.ndarray:
     """(num_ids, num_cameras) int: for each index array ``g`` of ``groups`` and its (visible, infrared)
     ``totals``, the images of a modality split as evenly as possible over the (identity, camera) pairs of
     ``g`` present in that modality's cameras, the remainder going one each to pairs drawn from ``rng``."""

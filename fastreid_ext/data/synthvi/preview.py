@@ -1,10 +1,12 @@
 """``preview.png``: a contact sheet of a few identities, each seen in visible light and in infrared side by side,
 with its attribute values written under, to check by eye that the attributes show in both modalities."""
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
-from .camera import INFRARED, VISIBLE
-from .person import ATTRIBUTE_NAMES
+from .camera import INFRARED, VISIBLE, Camera
+from .person import ATTRIBUTE_NAMES, Person
 from .render import render_image
 from .seeds import image_rng
 
@@ -30,7 +32,7 @@ def _tile(person, cameras, seed):
     return np.vstack([strip, text])
 
 
-def write_preview(path, people, cameras, seed, count=6):
+def write_preview(path: str, people: Sequence[Person], cameras: Sequence[Camera], seed: int, count: int = 6) -> None:
     """Write the contact sheet of the first ``count`` identities to ``path`` (PNG)."""
     shown = [next(c for c in cameras if c.modality == m) for m in (VISIBLE, INFRARED)]
     tiles = [_tile(person, shown, seed) for person in people[:count]]

@@ -19,8 +19,8 @@ from .body import (
     paint_person,
     pattern_mask,
 )
-from .camera import INFRARED, VISIBLE
-from .person import MATERIALS
+from .camera import INFRARED, VISIBLE, Camera
+from .person import MATERIALS, Person
 
 SUPERSAMPLE = 2  # the silhouette is painted at this multiple of the image size, then area-downsampled
 THERMAL_BLUR = 0.7  # sigma (pixels) of the softness of thermal optics
@@ -53,7 +53,7 @@ PALETTES = {VISIBLE: _visible_palette, INFRARED: _infrared_palette}
 SHADING = {VISIBLE: 0.3, INFRARED: 0.08}
 
 
-def shade(person, labels, printed, modality):
+def shade(person: Person, labels: np.ndarray, printed: np.ndarray, modality: int) -> np.ndarray:
     """(H, W, C) float32 image of the parts in ``labels`` (H, W); ``printed`` (H, W) bool marks the print."""
     lut, print_value = PALETTES[modality](person)
     image = lut[labels]
@@ -80,7 +80,7 @@ def _warp(layers, scale, squeeze, mirror, angle, shift):
     return _as_hwc(cv2.warpAffine(layers, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=0))
 
 
-def render_image(person, camera, rng):
+def render_image(person: Person, camera: Camera, rng: np.random.Generator) -> np.ndarray:
     """(H, W, 3) uint8 BGR image of ``person`` by ``camera``, with (H, W) = ``camera.size``.
 
     Every per-image choice (pose, viewpoint, light, noise) comes from ``rng`` in a fixed order that does not

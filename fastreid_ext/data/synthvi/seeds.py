@@ -10,6 +10,6 @@ STREAM_IMAGES = 4  # [seed, STREAM_IMAGES, pid, camid, modality, n]
 STREAM_LABELS = 5  # [seed, STREAM_LABELS, pid (0: the camera), camid, modality]: per-camera attribute labels
 
 
-def image_rng(seed, pid, camid, modality, n):
+def image_rng(seed: int, pid: int, camid: int, modality: int, n: int) -> np.random.Generator:
     """The generator of image ``n`` of identity ``pid`` in camera (``camid``, ``modality``)."""
     return np.random.default_rng([seed, STREAM_IMAGES, pid, camid, modality, n])

@@ -2,20 +2,23 @@
 (its attribute files: docs/datasets.md). Add a format by registering a class here.
 """
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from .camera import INFRARED, VISIBLE
+from .camera import INFRARED, VISIBLE, Camera
 from .files import ImageJob, savemat, write_attribute_files, write_images, write_text
 from .labels import camera_labels
+from .person import Person
 from .plan import Plan, allocate_images, present_by_fraction, seen_in_both_modalities
 from .seeds import STREAM_LAYOUT
 
 WRITERS = {}  # format name -> writer class
 
 
-def register_writer(name):
+def register_writer(name: str) -> Callable[[type], type]:
     def register(cls):
         WRITERS[name] = cls
         return cls
@@ -31,7 +34,7 @@ class WriteOptions:
     shape: object = None  # a plan.Shape: the counts of a real set instead of ids x images_per_camera
 
 
-def draw_presence(rng, modalities, num_ids, probability):
+def draw_presence(rng: np.random.Generator, modalities: Sequence[int], num_ids: int, probability: float) -> np.ndarray:
     """(num_ids, num_cameras) bool: which identity appears in which camera (``modalities``: one per camera).
 
     Like the real sets, identities miss cameras, but each has at least one visible and one infrared camera.
@@ -85,7 +88,8 @@ class SysuWriter:
     IMAGE_GROUPS = ((0, 1), (2,))  # a Shape's image totals: train + val (the 395 training ids), test
     TRIALS = 10
 
-    def plan(self, pids, modalities, options):
+    def plan(self, pids: np.ndarray, modalities: Sequence[int],
+             options: WriteOptions) -> tuple[Plan, np.random.Generator]:
         """(:class:`Plan` of ``pids`` ascending, the layout generator that then draws the trials)."""
         rng = np.random.default_rng([options.seed, STREAM_LAYOUT, 0])
         if options.shape is None:
@@ -101,7 +105,7 @@ class SysuWriter:
         splits = {name: np.sort(ids) for name, ids in zip(("train_id", "val_id", "test_id"), split_ids)}
         return Plan(pids, tuple(c for c, _, _ in self.CAMERAS), tuple(modalities), splits, counts), rng
 
-    def write(self, root, people, cameras, options):
+    def write(self, root: str, people: Sequence[Person], cameras: Sequence[Camera], options: WriteOptions) -> None:
         plan, rng = self.plan(np.array([p.pid for p in people]), [c.modality for c in cameras], options)
         present = plan.counts > 0
         jobs = [
@@ -145,12 +149,12 @@ class RegdbWriter:
     FOLDERS = {VISIBLE: ("Visible", "v", "visible"), INFRARED: ("Thermal", "t", "thermal")}
     TRIALS = 10
 
-    def plan(self, pids, modalities, options):
+    def plan(self, pids: np.ndarray, modalities: Sequence[int], options: WriteOptions) -> tuple[Plan, None]:
         """(:class:`Plan`: every identity in both cameras, ``images_per_camera`` each; no fixed split, None)."""
         counts = np.full((len(pids), len(modalities)), options.images_per_camera, np.int64)
         return Plan(pids, tuple(c for c, _, _ in self.CAMERAS), tuple(modalities), {}, counts), None
 
-    def write(self, root, people, cameras, options):
+    def write(self, root: str, people: Sequence[Person], cameras: Sequence[Camera], options: WriteOptions) -> None:
         if len(people) < 2:
             raise ValueError(f"{self.DIRNAME}: ids={len(people)} is too few; at least 2 identities are needed")
         plan, _ = self.plan(np.array([p.pid for p in people]), [c.modality for c in cameras], options)
@@ -191,7 +195,8 @@ class LlcmWriter:
     IMAGE_GROUPS = ((0,), (1,))  # a Shape's image totals: train, test
     SUFFIX = {VISIBLE: "vis", INFRARED: "nir"}
 
-    def plan(self, pids, modalities, options):
+    def plan(self, pids: np.ndarray, modalities: Sequence[int],
+             options: WriteOptions) -> tuple[Plan, np.random.Generator]:
         """(:class:`Plan` of ``pids`` ascending, the layout generator)."""
         rng = np.random.default_rng([options.seed, STREAM_LAYOUT, 2])
         if options.shape is None:
@@ -207,7 +212,7 @@ class LlcmWriter:
         splits = {name: np.sort(ids) for name, ids in zip(("train", "test"), split_ids)}
         return Plan(pids, tuple(c for c, _, _ in self.CAMERAS), tuple(modalities), splits, counts), rng
 
-    def write(self, root, people, cameras, options):
+    def write(self, root: str, people: Sequence[Person], cameras: Sequence[Camera], options: WriteOptions) -> None:
         plan, _ = self.plan(np.array([p.pid for p in people]), [c.modality for c in cameras], options)
         present = plan.counts > 0
         train_ids, test_ids = set(plan.splits["train"].tolist()), plan.splits["test"].tolist()

@@ -1,5 +1,8 @@
 """``build_cm_transforms``: FastReID's pipeline, with modality-aware channel augmentation."""
+from typing import Callable, Optional
+
 import torchvision.transforms as T
+from fastreid.config import CfgNode
 from fastreid.data.transforms import ToTensor, build_transforms
 
 from ..datasets.bases import VISIBLE
@@ -13,7 +16,7 @@ class CrossModalityTransform:
     image; ``visible`` (tensor -> tensor) only to visible ones, between the two.
     """
 
-    def __init__(self, common, visible=None, post=None):
+    def __init__(self, common: Callable, visible: Optional[Callable] = None, post: Optional[Callable] = None):
         self.common = common
         self.visible = visible
         self.post = post
@@ -28,7 +31,7 @@ class CrossModalityTransform:
         return f"{self.__class__.__name__}(common={self.common}, visible={self.visible}, post={self.post})"
 
 
-def build_cm_transforms(cfg, is_train=True):
+def build_cm_transforms(cfg: CfgNode, is_train: bool = True) -> CrossModalityTransform:
     """FastReID's ``build_transforms`` (all its ``INPUT.*`` keys) split at ``ToTensor``, with
     ``INPUT.CHANNEL_AUG`` applied to visible training images after ``ToTensor``."""
     steps = build_transforms(cfg, is_train=is_train).transforms

@@ -10,7 +10,7 @@ class RandomChannelExchange:
     img: (3, H, W) float -> (3, H, W) float.
     """
 
-    def __init__(self, prob=0.5):
+    def __init__(self, prob: float = 0.5):
         self.prob = prob
 
     def __call__(self, img):
