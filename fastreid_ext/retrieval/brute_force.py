@@ -4,7 +4,8 @@ import numpy as np
 import torch
 
 
-def brute_force_topk(gallery, queries, k, metric="cosine", gallery_block=65536, query_block=1024):
+def brute_force_topk(gallery: np.ndarray, queries: np.ndarray, k: int, metric: str = "cosine",
+                     gallery_block: int = 65536, query_block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """The k best gallery rows of each query, scoring one (query block x gallery block) matrix at
     a time and keeping a running top-k with ``torch.topk``.
 

@@ -1,12 +1,13 @@
 """Searches restricted to a subset of the gallery ids: a faiss ``IDSelector`` where the kind filters
 natively, else a search whose k widens until enough allowed items are found."""
 import math
+from collections.abc import Callable
 
 import faiss
 import numpy as np
 
 
-def id_selector(ids):
+def id_selector(ids: np.ndarray) -> tuple[faiss.IDSelector, np.ndarray]:
     """A faiss selector admitting exactly ``ids`` ((M,) int64): a bitmap when they are non-negative and
     at most 64·M + 1023 (one bit per possible id: at most 8 bytes an allowed item), else a hash set.
 
@@ -21,7 +22,8 @@ def id_selector(ids):
     return faiss.IDSelectorBatch(ids), ids
 
 
-def widening_search(search, queries, k, allowed, total):
+def widening_search(search: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]], queries: np.ndarray, k: int,
+                    allowed: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-k among ``allowed`` ids with an unfiltered ``search(queries, k') -> (scores, ids)``: k' starts
     at k·total/len(allowed) (the expected need if allowed items were spread evenly) and doubles until
     every query has k allowed items or k' reaches the gallery size ``total``.

@@ -1,10 +1,12 @@
 """``GalleryIndex``: a faiss index over gallery features, with ids, metadata and persistence (docs/retrieval.md).
 """
 import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Optional, Union
 
 import faiss
 import numpy as np
-from fastreid.config import configurable
+from fastreid.config import CfgNode, configurable
 
 from ..utils import GalleryIndexError
 from .brute_force import brute_force_topk
@@ -24,7 +26,7 @@ class FingerprintMismatchError(GalleryIndexError):
     """The gallery features were made by another model than the one expected."""
 
 
-def gpu_available():
+def gpu_available() -> bool:
     """Whether faiss was built with GPU support and sees a GPU."""
     return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
 
@@ -37,8 +39,8 @@ class GalleryIndex:
     """
 
     @configurable
-    def __init__(self, dim, kind="flat", metric="cosine", *, model_fingerprint=None,
-                 batch_size=4096, **params):
+    def __init__(self, dim: int, kind: str = "flat", metric: str = "cosine", *,
+                 model_fingerprint: Optional[str] = None, batch_size: int = 4096, **params: Any) -> None:
         """
         Args:
             dim: feature dimension D.
@@ -69,7 +71,7 @@ class GalleryIndex:
         self._gpu = None
 
     @classmethod
-    def from_config(cls, cfg, dim, model_fingerprint=None):
+    def from_config(cls, cfg: CfgNode, dim: int, model_fingerprint: Optional[str] = None) -> dict:
         r = cfg.RETRIEVAL
         keys = {"nlist": r.NLIST, "nprobe": r.NPROBE, "train_size": r.TRAIN_SIZE, "M": r.M,
                 "nbits": r.NBITS, "efSearch": r.EF_SEARCH, "efConstruction": r.EF_CONSTRUCTION}
@@ -78,25 +80,25 @@ class GalleryIndex:
                 "model_fingerprint": model_fingerprint,
                 **{k: v for k, v in keys.items() if v and k in taken}}
 
-    def __len__(self):
+    def __len__(self) -> int:
         """Number of gallery items."""
         return len(self._records)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"GalleryIndex(kind={self.kind!r}, metric={self.metric!r}, dim={self.dim}, "
                 f"count={len(self)}, params={self.params})")
 
     @property
-    def params(self):
+    def params(self) -> dict:
         """The kind's parameters, defaults included once known (after training)."""
         return dict(self._params if self._params is not None else self._given)
 
     @property
-    def is_trained(self):
+    def is_trained(self) -> bool:
         return self._index is not None
 
     @property
-    def ids(self):
+    def ids(self) -> np.ndarray:
         """(N,) int64 ids in insertion order."""
         return self._records.ids.copy()
 
@@ -124,7 +126,7 @@ class GalleryIndex:
     def _changed(self):
         self._gpu = None
 
-    def train(self, sample):
+    def train(self, sample: np.ndarray) -> None:
         """Train an ``ivf``/``ivfpq`` index on ``sample`` (M, D), e.g. a random subset of the
         gallery; ``nlist`` defaults to about 4·sqrt(M). A no-op for kinds that need no training.
         """
@@ -148,7 +150,8 @@ class GalleryIndex:
         index.train(x)
         self._index, self._params = index, params
 
-    def add(self, feats, ids, metadata=None):
+    def add(self, feats: np.ndarray, ids: np.ndarray,
+            metadata: Optional[Union[Sequence[dict], dict[str, Sequence]]] = None) -> None:
         """Add gallery items.
 
         Args:
@@ -169,7 +172,7 @@ class GalleryIndex:
         self._records.append(ids, columns)
         self._changed()
 
-    def set_search_params(self, **params):
+    def set_search_params(self, **params: Any) -> None:
         """Change search-time parameters (``nprobe``, ``efSearch``) of a built index."""
         self._kind.check(params, allowed=self._kind.search_params)
         params = plain_params(params)
@@ -177,7 +180,7 @@ class GalleryIndex:
         if self._params is not None:
             self._params.update(params)
 
-    def check_fingerprint(self, expected):
+    def check_fingerprint(self, expected: Optional[str]) -> None:
         """Raise :class:`FingerprintMismatchError` unless ``expected`` is None or this index's
         model fingerprint."""
         if expected is not None and expected != self.model_fingerprint:
@@ -185,7 +188,8 @@ class GalleryIndex:
                 f"The gallery features were made by model {self.model_fingerprint!r}, not by the "
                 f"expected model {expected!r}: index the gallery again with that model")
 
-    def search(self, queries, k, where=None, expected_fingerprint=None, strategy="auto"):
+    def search(self, queries: np.ndarray, k: int, where: Optional[str] = None,
+               expected_fingerprint: Optional[str] = None, strategy: str = "auto") -> tuple[np.ndarray, np.ndarray]:
         """The k best gallery items of each query, among those that satisfy ``where``.
 
         Args:
@@ -274,28 +278,28 @@ class GalleryIndex:
         return scores, ids
 
     @property
-    def columns(self):
+    def columns(self) -> list[str]:
         """The metadata column names."""
         return sorted(self._records.columns)
 
-    def column(self, name):
+    def column(self, name: str) -> np.ndarray:
         """(N,) numpy array of metadata column ``name`` in :attr:`ids` order: float64 (NaN where
         missing) for numbers, else object."""
         return self._records.array(name)
 
-    def matching(self, where):
+    def matching(self, where: str) -> np.ndarray:
         """(N,) bool over :attr:`ids`: the items that satisfy the expression ``where``."""
         return evaluate(parse_where(where, self.columns), self.column)
 
-    def matching_ids(self, where):
+    def matching_ids(self, where: str) -> np.ndarray:
         """(M,) int64 ids of the items that satisfy ``where``, in insertion order."""
         return self._records.ids[self.matching(where)]
 
-    def metadata(self, ids):
+    def metadata(self, ids: np.ndarray) -> list:
         """Metadata dicts of ``ids`` ((n,) or (Q, k), e.g. search results); None for -1."""
         return self._records.rows(ids)
 
-    def map_metadata(self, name, fn):
+    def map_metadata(self, name: str, fn: Callable[[Any], Any]) -> None:
         """Replace every value v (but None) of the metadata column ``name`` by ``fn(v)``, e.g. to resolve
         stored relative image paths after loading."""
         self._records.map_column(name, fn)
@@ -312,7 +316,7 @@ class GalleryIndex:
                 self._gpu = self._index
         return self._gpu
 
-    def save(self, directory, extra=None):
+    def save(self, directory: str, extra: Optional[dict[str, dict]] = None) -> None:
         """Write the index, ids and metadata to ``directory`` (see
         :mod:`~fastreid_ext.retrieval.persistence`); ``extra``: ``*.json`` name -> dict, written and
         checksummed with them."""
@@ -324,7 +328,7 @@ class GalleryIndex:
         save_gallery(directory, header, self._index, self._records.ids, self._records.columns, extra)
 
     @classmethod
-    def load(cls, directory, verify=True):
+    def load(cls, directory: str, verify: bool = True) -> "GalleryIndex":
         """Read an index written by :meth:`save`. ``verify``: compare every file with the SHA-256 of
         the manifest first (:class:`~fastreid_ext.retrieval.persistence.IndexIntegrityError` on a
         mismatch); skipping it saves one read of the files of a very large index."""

@@ -11,6 +11,8 @@ against exact search): ``nprobe=16`` is the smallest of its sweep that keeps ``i
 more on the million (see the tables in the README).
 """
 import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Optional, Union
 
 import faiss
 import numpy as np
@@ -21,25 +23,25 @@ class KindRegistry(Registry):
     """FastReID's ``Registry`` keyed by each kind's ``name`` (the value of ``RETRIEVAL.KIND``), holding
     one instance of each kind."""
 
-    def register(self, obj=None):
+    def register(self, obj: Optional[type] = None) -> Union[Callable[[type], type], type]:
         def deco(cls):
             self._do_register(cls.name, cls())
             return cls
         return deco if obj is None else deco(obj)
 
-    def names(self):
+    def names(self) -> list[str]:
         return sorted(self._obj_map)
 
 
 INDEX_KIND_REGISTRY = KindRegistry("INDEX_KIND")
 
 
-def plain_params(params):
+def plain_params(params: dict) -> dict:
     """``params`` with numpy scalars turned into Python ones, so the header can be JSON."""
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
 
 
-def get_kind(name):
+def get_kind(name: str) -> "IndexKind":
     """Return the registered kind ``name``; the error lists the known kinds."""
     if name not in INDEX_KIND_REGISTRY.names():
         raise KeyError(f"Unknown gallery index kind {name!r} (RETRIEVAL.KIND); "
@@ -69,7 +71,7 @@ class IndexKind:
     native_filter = True
     exact_vectors = False
 
-    def check(self, given, allowed=None):
+    def check(self, given: Iterable[str], allowed: Optional[Sequence[str]] = None) -> None:
         """Raise if ``given`` names a parameter outside ``allowed`` (default: all of the kind's)."""
         allowed = self.params if allowed is None else allowed
         unknown = sorted(set(given) - set(allowed))
@@ -77,7 +79,7 @@ class IndexKind:
             raise ValueError(f"Index kind {self.name!r} does not take parameter(s) {unknown} "
                              f"here; it takes {list(allowed)}")
 
-    def resolve(self, dim, given, n_train=None):
+    def resolve(self, dim: int, given: dict, n_train: Optional[int] = None) -> dict:
         """Return the complete parameter dict: ``given`` plus defaults.
 
         Args:
@@ -91,39 +93,40 @@ class IndexKind:
             params.setdefault(key, value)
         return params
 
-    def defaults(self, dim, params, n_train):
+    def defaults(self, dim: int, params: dict, n_train: Optional[int]) -> dict:
         return {}
 
-    def min_train(self, params):
+    def min_train(self, params: dict) -> int:
         """The fewest training vectors that ``params`` allow."""
         return 0
 
-    def build(self, dim, metric_type, params):
+    def build(self, dim: int, metric_type: int, params: dict) -> faiss.Index:
         """Return an empty faiss index taking ``add_with_ids`` with int64 ids."""
         raise NotImplementedError
 
-    def search_parameters(self, params, selector=None, selectivity=None):
+    def search_parameters(self, params: dict, selector: Optional[faiss.IDSelector] = None,
+                          selectivity: Optional[float] = None) -> Optional[faiss.SearchParameters]:
         """Return the ``faiss.SearchParameters`` for one search; ``selector`` filters ids, admitting a
         fraction ``selectivity`` of the gallery (None: an unfiltered search)."""
         return faiss.SearchParameters(sel=selector) if selector is not None else None
 
-    def prefers_exact(self, params, total, allowed):
+    def prefers_exact(self, params: dict, total: int, allowed: int) -> bool:
         """Whether a search restricted to ``allowed`` of ``total`` items is cheaper as brute force over
         the allowed items' vectors (:meth:`vectors`) than as a filtered scan of the index."""
         return False
 
-    def vectors(self, index, ids):
+    def vectors(self, index: faiss.Index, ids: np.ndarray) -> np.ndarray:
         """(len(ids), D) float32: the stored vectors of ``ids`` (kinds with ``exact_vectors``)."""
         raise NotImplementedError
 
 
-def default_nlist(n_train):
+def default_nlist(n_train: int) -> int:
     """About 4·sqrt(N) inverted lists, with at least 39 training vectors per list (faiss' minimum
     for a stable k-means)."""
     return max(1, min(round(4 * math.sqrt(n_train)), n_train // 39))
 
 
-def default_pq_m(dim):
+def default_pq_m(dim: int) -> int:
     """The largest divisor of ``dim`` not above ``dim / 8``: sub-vectors of at least 8 dimensions,
     each coded on one byte (a 4·8 = 32x compression of float32 features at ``nbits=8``)."""
     return max(m for m in range(1, max(1, dim // 8) + 1) if dim % m == 0)
@@ -134,7 +137,7 @@ class FlatKind(IndexKind):
     """Exact search: every query is compared with every gallery vector."""
     name = "flat"
 
-    def build(self, dim, metric_type, params):
+    def build(self, dim: int, metric_type: int, params: dict) -> faiss.Index:
         return faiss.IndexIDMap2(faiss.IndexFlat(dim, metric_type))
 
 
@@ -151,7 +154,7 @@ class IVFKind(IndexKind):
     needs_training = True
     default_nprobe = 16
 
-    def defaults(self, dim, params, n_train):
+    def defaults(self, dim: int, params: dict, n_train: Optional[int]) -> dict:
         if "nlist" not in params and n_train is None:
             raise ValueError(f"Index kind {self.name!r}: nlist defaults to 4*sqrt(N) of the "
                              "training vectors; give nlist or train first")
@@ -159,10 +162,10 @@ class IVFKind(IndexKind):
         return {"nlist": nlist, "nprobe": min(self.default_nprobe, nlist),
                 "train_size": 64 * nlist}
 
-    def min_train(self, params):
+    def min_train(self, params: dict) -> int:
         return params["nlist"]
 
-    def build(self, dim, metric_type, params):
+    def build(self, dim: int, metric_type: int, params: dict) -> faiss.Index:
         return faiss.IndexIVFFlat(faiss.IndexFlat(dim, metric_type), dim, params["nlist"],
                                   metric_type)
 
@@ -177,22 +180,23 @@ class IVFKind(IndexKind):
     ID_CHECK_COST = 0.75
     DISTANCE_COST = 7.0
 
-    def filtered_nprobe(self, params, selectivity):
+    def filtered_nprobe(self, params: dict, selectivity: float) -> int:
         """Lists a filtered search probes (at most ``nlist``)."""
         wanted = self.FILTER_PROBE_FACTOR * params["nprobe"] / max(selectivity, 1e-12)
         return min(params["nlist"], math.ceil(wanted))
 
-    def search_parameters(self, params, selector=None, selectivity=None):
+    def search_parameters(self, params: dict, selector: Optional[faiss.IDSelector] = None,
+                          selectivity: Optional[float] = None) -> faiss.SearchParametersIVF:
         nprobe = params["nprobe"] if selectivity is None else self.filtered_nprobe(params, selectivity)
         return faiss.SearchParametersIVF(nprobe=nprobe, sel=selector)
 
-    def prefers_exact(self, params, total, allowed):
+    def prefers_exact(self, params: dict, total: int, allowed: int) -> bool:
         # Ids a filtered search scans (its lists' share of the gallery), of which a fraction s matches.
         s = allowed / total
         scanned = self.filtered_nprobe(params, s) * total / params["nlist"]
         return scanned * (self.ID_CHECK_COST + self.DISTANCE_COST * s) >= allowed
 
-    def vectors(self, index, ids):
+    def vectors(self, index: faiss.Index, ids: np.ndarray) -> np.ndarray:
         """(len(ids), D) float32: the stored vectors of ``ids``, read through an id -> list position map
         that faiss keeps up to date from then on (and saves with the index)."""
         ivf = faiss.extract_index_ivf(index)
@@ -209,10 +213,10 @@ class IVFPQKind(IVFKind):
     name = "ivfpq"
     params = ("nlist", "nprobe", "train_size", "M", "nbits")
 
-    def defaults(self, dim, params, n_train):
+    def defaults(self, dim: int, params: dict, n_train: Optional[int]) -> dict:
         return {**super().defaults(dim, params, n_train), "M": default_pq_m(dim), "nbits": 8}
 
-    def resolve(self, dim, given, n_train=None):
+    def resolve(self, dim: int, given: dict, n_train: Optional[int] = None) -> dict:
         params = super().resolve(dim, given, n_train)
         if dim % params["M"]:
             raise ValueError(f"Index kind 'ivfpq': M={params['M']} sub-quantizers must divide "
@@ -222,11 +226,11 @@ class IVFPQKind(IVFKind):
     # Its stored vectors are lossy codes: brute force over them would not be exact.
     exact_vectors = False
 
-    def min_train(self, params):
+    def min_train(self, params: dict) -> int:
         # Every sub-quantizer is a k-means with 2**nbits centroids.
         return max(params["nlist"], 2 ** params["nbits"])
 
-    def build(self, dim, metric_type, params):
+    def build(self, dim: int, metric_type: int, params: dict) -> faiss.Index:
         return faiss.IndexIVFPQ(faiss.IndexFlat(dim, metric_type), dim, params["nlist"],
                                 params["M"], params["nbits"], metric_type)
 
@@ -240,13 +244,14 @@ class HNSWKind(IndexKind):
     search_params = ("efSearch",)
     gpu = False
 
-    def defaults(self, dim, params, n_train):
+    def defaults(self, dim: int, params: dict, n_train: Optional[int]) -> dict:
         return {"M": 32, "efConstruction": 40, "efSearch": 128}
 
-    def build(self, dim, metric_type, params):
+    def build(self, dim: int, metric_type: int, params: dict) -> faiss.Index:
         hnsw = faiss.IndexHNSWFlat(dim, params["M"], metric_type)
         hnsw.hnsw.efConstruction = params["efConstruction"]
         return faiss.IndexIDMap2(hnsw)
 
-    def search_parameters(self, params, selector=None, selectivity=None):
+    def search_parameters(self, params: dict, selector: Optional[faiss.IDSelector] = None,
+                          selectivity: Optional[float] = None) -> faiss.SearchParametersHNSW:
         return faiss.SearchParametersHNSW(efSearch=params["efSearch"], sel=selector)

@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+from typing import Optional
 
 import faiss
 import numpy as np
@@ -38,14 +39,14 @@ class IndexIntegrityError(GalleryIndexError):
         path: the file; expected, actual: the recorded and the actual hex digests.
     """
 
-    def __init__(self, path, header_path, expected, actual):
+    def __init__(self, path: str, header_path: str, expected: str, actual: str) -> None:
         super().__init__(f"Gallery index file {path} is corrupted or was changed: its SHA-256 is {actual}, "
                          f"{header_path} records {expected}. Rebuild the index (tools/retrieve.py build), or "
                          "restore the file from a copy")
         self.path, self.expected, self.actual = path, expected, actual
 
 
-def file_sha256(path):
+def file_sha256(path: str) -> str:
     """The hex SHA-256 of the file ``path``, read 1 MiB at a time."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -54,7 +55,7 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def checkpoint_fingerprint(path, length=16):
+def checkpoint_fingerprint(path: str, length: int = 16) -> str:
     """The first ``length`` hex digits of the sha256 of the file ``path`` (a model checkpoint)."""
     return file_sha256(path)[:length]
 
@@ -75,7 +76,8 @@ def _json_writer(record):
     return lambda f: json.dump(record, f, indent=2, sort_keys=True)
 
 
-def save_gallery(directory, header, index, ids, columns, extra=None):
+def save_gallery(directory: str, header: dict, index: faiss.Index, ids: np.ndarray, columns: dict[str, list],
+                 extra: Optional[dict[str, dict]] = None) -> None:
     """Write a gallery to ``directory`` (created if needed).
 
     Args:
@@ -106,7 +108,7 @@ def save_gallery(directory, header, index, ids, columns, extra=None):
         os.remove(os.path.join(directory, METADATA_FILE))  # left by an earlier save
 
 
-def read_header(directory):
+def read_header(directory: str) -> dict:
     """Read and check the header of a saved gallery, and that its files have their recorded sizes."""
     path = os.path.join(directory, HEADER_FILE)
     if not os.path.isfile(path):
@@ -129,7 +131,7 @@ def read_header(directory):
     return header
 
 
-def verify_files(directory, header):
+def verify_files(directory: str, header: dict) -> None:
     """Raise :class:`IndexIntegrityError` for the first file of the manifest of ``header`` (from
     :func:`read_header`) whose SHA-256 differs from the recorded one. Reads every byte of the index."""
     for name, recorded in header["files"].items():
@@ -160,7 +162,7 @@ def _read_metadata(path, ids):
     return columns
 
 
-def load_gallery(directory, header):
+def load_gallery(directory: str, header: dict) -> tuple[faiss.Index, np.ndarray, dict[str, list]]:
     """Read what :func:`save_gallery` wrote, after :func:`read_header`.
 
     Returns:

@@ -5,13 +5,15 @@ or anything else), given to ``add`` either as a list of dicts (one per vector) o
 columns. A column missing from some rows holds ``None`` there.
 """
 import os
+from collections.abc import Callable, Iterable
+from typing import Any, Optional, Union
 
 import numpy as np
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
-def describe_ids(ids, limit=10):
+def describe_ids(ids: Iterable[int], limit: int = 10) -> str:
     """``[3, 8, ...] and 12 more``: the first ``limit`` of ``ids`` (ints), for error messages."""
     ids = [int(i) for i in ids]
     more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
@@ -29,7 +31,7 @@ def _json_value(value, column, row):
     return value
 
 
-def as_columns(metadata, n):
+def as_columns(metadata: Optional[Union[Iterable[dict], dict[str, Iterable]]], n: int) -> dict[str, list]:
     """Return ``metadata`` (None, a list of ``n`` dicts, or a dict of ``n``-long columns) as a
     dict of ``n``-long lists of JSON scalars."""
     if metadata is None:
@@ -50,7 +52,7 @@ def as_columns(metadata, n):
     return columns
 
 
-def check_ids(ids, n):
+def check_ids(ids: np.ndarray, n: int) -> np.ndarray:
     """Return ``ids`` as an (n,) int64 array; raise on a wrong shape, non-integers, -1 (faiss'
     "no result" marker) or a repeated id."""
     ids = np.asarray(ids)
@@ -76,12 +78,12 @@ class GalleryRecords:
         columns: name -> list of N JSON scalars.
     """
 
-    def __init__(self, ids=None, columns=None):
+    def __init__(self, ids: Optional[np.ndarray] = None, columns: Optional[dict[str, list]] = None) -> None:
         self.ids = np.empty(0, np.int64) if ids is None else np.asarray(ids, np.int64)
         self.columns = dict(columns or {})
         self._lookup_cache, self._arrays = None, {}
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.ids)
 
     def _lookup(self):
@@ -90,7 +92,7 @@ class GalleryRecords:
             self._lookup_cache = (self.ids[order], order)
         return self._lookup_cache
 
-    def contains(self, ids):
+    def contains(self, ids: np.ndarray) -> np.ndarray:
         """(len(ids),) bool: which of ``ids`` are in the table."""
         return self._find(ids)[1]
 
@@ -102,7 +104,7 @@ class GalleryRecords:
         at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
         return order[at], sorted_ids[at] == ids
 
-    def positions(self, ids):
+    def positions(self, ids: np.ndarray) -> np.ndarray:
         """Row positions of ``ids``; raise ``KeyError`` naming the ids that are not in the table."""
         pos, found = self._find(ids)
         if not found.all():
@@ -110,13 +112,13 @@ class GalleryRecords:
             raise KeyError(f"Ids not in the gallery: {describe_ids(missing)}")
         return pos
 
-    def check_new(self, ids):
+    def check_new(self, ids: np.ndarray) -> None:
         """Raise naming the ids (``check_ids`` output) that are already in the table."""
         present = self.contains(ids)
         if present.any():
             raise ValueError(f"Ids already in the gallery: {describe_ids(ids[present])}")
 
-    def append(self, ids, columns):
+    def append(self, ids: np.ndarray, columns: dict[str, list]) -> None:
         """Append rows; ``ids`` must be new (``check_ids`` output), ``columns`` from ``as_columns``."""
         self.check_new(ids)
         n_old, n_new = len(self.ids), len(ids)
@@ -127,7 +129,7 @@ class GalleryRecords:
         self.ids = np.concatenate([self.ids, ids])
         self._lookup_cache, self._arrays = None, {}
 
-    def array(self, name):
+    def array(self, name: str) -> np.ndarray:
         """(N,) numpy array of column ``name``: float64 (NaN for None) when its values are numbers, else
         object; raise ``KeyError`` naming the columns if there is no such column."""
         if name not in self.columns:
@@ -140,13 +142,13 @@ class GalleryRecords:
                 self._arrays[name] = np.array(values, dtype=object)
         return self._arrays[name]
 
-    def map_column(self, name, fn):
+    def map_column(self, name: str, fn: Callable[[Any], Any]) -> None:
         """Apply ``fn`` to every value but None of column ``name`` (``KeyError`` if there is none)."""
         if name not in self.columns:
             raise KeyError(f"No gallery metadata column {name!r}; columns: {sorted(self.columns)}")
         self.columns[name] = [None if v is None else fn(v) for v in self.columns[name]]
 
-    def rows(self, ids):
+    def rows(self, ids: np.ndarray) -> list:
         """One metadata dict (with its ``id``) per id, ``None`` for -1.
 
         Args:

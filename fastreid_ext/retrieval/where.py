@@ -2,6 +2,7 @@
 a tokenizer and a recursive-descent parser (no ``eval``), evaluated on numpy columns."""
 import operator
 import re
+from collections.abc import Callable, Collection, Iterable
 
 import numpy as np
 
@@ -118,7 +119,7 @@ class _Parser:
         return ("not", tree) if negated else tree
 
 
-def parse_where(text, columns):
+def parse_where(text: str, columns: Iterable[str]) -> tuple:
     """Parse ``text`` into a tree of tuples: ``("cmp", name, op, value)``, ``("in", name, values)``,
     ``("not", tree)``, ``("and", [trees])``, ``("or", [trees])``.
 
@@ -130,7 +131,7 @@ def parse_where(text, columns):
     return _Parser(text, set(columns)).parse()
 
 
-def evaluate(tree, column):
+def evaluate(tree: tuple, column: Callable[[str], np.ndarray]) -> np.ndarray:
     """(N,) bool: the rows that satisfy ``tree``; ``column(name)`` returns an (N,) numpy array (float
     with NaN, or object, for missing values). A comparison with a missing value is false."""
     op = tree[0]
@@ -155,7 +156,7 @@ def evaluate(tree, column):
         return compare(values, value) & ~np.isnan(values)
 
 
-def probability_terms(tree, names, negated=False):
+def probability_terms(tree: tuple, names: Collection[str], negated: bool = False) -> list[tuple[str, int]]:
     """``[(name, polarity), ...]``: every comparison of a probability column of ``names`` in ``tree``,
     polarity +1 for ``>``/``>=``/``==`` and -1 for ``<``/``<=``/``!=``, flipped under each ``not``."""
     op = tree[0]
@@ -169,7 +170,7 @@ def probability_terms(tree, names, negated=False):
     return [(tree[1], -polarity if negated else polarity)]
 
 
-def joint_probability(tree, column, names, n):
+def joint_probability(tree: tuple, column: Callable[[str], np.ndarray], names: Iterable[str], n: int) -> np.ndarray:
     """(n,) the joint probability of the attributes ``tree`` describes, as if independent: the product,
     over every comparison of a probability column of ``names`` in ``tree``, of p for ``>``, ``>=``, ``==``
     and 1 - p for ``<``, ``<=``, ``!=`` (the other way round under an odd number of ``not``); 1 when it

@@ -2,7 +2,9 @@
 connections, and time each request (count-limited by the bodies, time-limited by a deadline)."""
 import http.client
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -27,7 +29,8 @@ def _post(url, label, body, timeout, deadline):
     return {"label": label, "status": status, "seconds": time.perf_counter() - start}
 
 
-def run_load(url, requests, concurrency=8, timeout=120.0, time_limit=600.0):
+def run_load(url: str, requests: Iterable[tuple[str, bytes]], concurrency: int = 8, timeout: float = 120.0,
+             time_limit: float = 600.0) -> list[dict]:
     """POST each ``(label, body)`` of ``requests`` to ``url`` (e.g.
     ``http://127.0.0.1:8000/api/search?k=10``), ``concurrency`` at a time, in order.
 
@@ -41,7 +44,7 @@ def run_load(url, requests, concurrency=8, timeout=120.0, time_limit=600.0):
         return [future.result() for future in futures]
 
 
-def summarize(records, label=None):
+def summarize(records: Iterable[dict], label: Optional[str] = None) -> dict:
     """``count``, ``answered``, ``errors_5xx``, ``p50_s``, ``p95_s`` and ``max_s`` of the records of ``label``
     (all when None) from :func:`run_load`."""
     chosen = [r for r in records if label is None or r["label"] == label]

@@ -16,8 +16,11 @@ the test loader (``TEST.IMS_PER_BATCH`` images a batch, ``DATALOADER.NUM_WORKERS
 import json
 import logging
 import os
+from collections.abc import Iterable, Sequence
+from typing import Optional
 
 import numpy as np
+import torch
 from fastreid.config import CfgNode
 
 from ..data.build import build_cm_test_loader
@@ -43,7 +46,7 @@ _NOT_SETTINGS = ("MODEL.WEIGHTS", "MODEL.DEVICE", "MODEL.LOSSES.", "MODEL.STRICT
                  "MODEL.HEADS.NUM_CLASSES")
 
 
-def inference_config(config_file, opts):
+def inference_config(config_file: str, opts: Sequence[str]) -> CfgNode:
     """get_cfg -> merge_from_file -> merge_from_list -> device -> freeze, without the output directory
     that training's :func:`~fastreid_ext.engine.defaults.setup` writes into."""
     return build_config(config_file, opts)
@@ -57,17 +60,17 @@ def _flatten(node, prefix=""):
             yield f"{prefix}{key}", value
 
 
-def extraction_settings(cfg):
+def extraction_settings(cfg: CfgNode) -> dict:
     """``{"MODEL.BACKBONE.DEPTH": "18x", ...}``: the config values that shape the features, JSON values."""
     return {key: json.loads(json.dumps(value)) for key, value in _flatten(cfg)
             if key.startswith(_SETTING_PREFIXES) and not key.startswith(_NOT_SETTINGS)}
 
 
-def model_fingerprint(cfg):
+def model_fingerprint(cfg: CfgNode) -> str:
     return checkpoint_fingerprint(cfg.MODEL.WEIGHTS)
 
 
-def extract_items(model, cfg, items, verbose=True):
+def extract_items(model: torch.nn.Module, cfg: CfgNode, items: Iterable[Item], verbose: bool = True) -> dict:
     """Features of dataset items: the dict of :func:`~fastreid_ext.evaluation.extractor.extract`, in item order."""
     items = [Item._make(item) for item in items]
     extracted = extract(model, build_cm_test_loader(cfg, items), flip=cfg.TEST.FLIP.ENABLED, verbose=verbose)
@@ -92,7 +95,8 @@ def _metadata(items, root, attr_probs, attribute_names):
     return columns
 
 
-def build_index(model, cfg, items, directory, chunk_size=50000, attribute_names=PAPER_ATTRIBUTES):
+def build_index(model: torch.nn.Module, cfg: CfgNode, items: Sequence[Item], directory: str, chunk_size: int = 50000,
+                attribute_names: Sequence[str] = PAPER_ATTRIBUTES) -> GalleryIndex:
     """Extract the features of ``items`` (the gallery) ``chunk_size`` at a time, index them (``RETRIEVAL.*``;
     ids are item positions; metadata ``img_path``, ``pid``, ``camid``, ``modality`` and, for a model that
     predicts attributes, their probabilities as float columns named ``attribute_names``) and save to
@@ -123,7 +127,7 @@ def build_index(model, cfg, items, directory, chunk_size=50000, attribute_names=
     return index
 
 
-def read_extraction(directory):
+def read_extraction(directory: str) -> dict:
     """The ``extraction.json`` of an index directory."""
     path = os.path.join(directory, EXTRACTION_FILE)
     if not os.path.isfile(path):
@@ -133,7 +137,7 @@ def read_extraction(directory):
         return json.load(f)
 
 
-def index_info(directory, verify=True):
+def index_info(directory: str, verify: bool = True) -> dict:
     """Header of a saved index (kind, metric, count, dim, model fingerprint, params, ...) and its extraction
     record (weights, modalities, image root); ``verify``: check the files' SHA-256 first."""
     header = read_header(directory)
@@ -147,7 +151,8 @@ def index_info(directory, verify=True):
             "checksums": "verified" if verify else "not verified"}
 
 
-def open_index(directory, cfg, verify=True, image_root=None):
+def open_index(directory: str, cfg: CfgNode, verify: bool = True,
+               image_root: Optional[str] = None) -> tuple[GalleryIndex, dict]:
     """Load the index of ``directory`` for searching with the model of ``cfg``: its checkpoint and feature
     settings must be those the gallery was indexed with.
 
@@ -176,7 +181,8 @@ def open_index(directory, cfg, verify=True, image_root=None):
     return _with_image_root(index, extraction, image_root)
 
 
-def open_gallery(directory, verify=True, image_root=None):
+def open_gallery(directory: str, verify: bool = True,
+                 image_root: Optional[str] = None) -> tuple[GalleryIndex, dict]:
     """Load the index of ``directory`` without a model (an attribute-only search): the arguments and the
     result are those of :func:`open_index`."""
     return _with_image_root(GalleryIndex.load(directory, verify=verify), read_extraction(directory), image_root)
@@ -188,13 +194,14 @@ def _with_image_root(index, extraction, image_root):
     return index, extraction
 
 
-def default_query_modality(extraction):
+def default_query_modality(extraction: dict) -> Optional[int]:
     """The other modality than the gallery's (cross-modality search); None for a mixed gallery."""
     modalities = extraction["modalities"]
     return 1 - modalities[0] if len(modalities) == 1 else None
 
 
-def search(model, cfg, index, items, k, where=None):
+def search(model: torch.nn.Module, cfg: CfgNode, index: GalleryIndex, items: Sequence[Item], k: int,
+           where: Optional[str] = None) -> list[dict]:
     """The top-k gallery matches of each query item, among the gallery items that satisfy ``where`` (see
     :meth:`GalleryIndex.search`).
 
@@ -210,7 +217,8 @@ def search(model, cfg, index, items, k, where=None):
                            where=where)
 
 
-def search_features(index, items, features, k, where=None):
+def search_features(index: GalleryIndex, items: Iterable[Item], features: np.ndarray, k: int,
+                    where: Optional[str] = None) -> list[dict]:
     """The results of :func:`search` from the (Q, D) ``features`` of the query ``items``, k <= len(index)."""
     scores, ids = index.search(features, k, where=where)
     items = [Item._make(item) for item in items]
@@ -224,7 +232,7 @@ def search_features(index, items, features, k, where=None):
     return results
 
 
-def describe(index, extraction, where, k):
+def describe(index: GalleryIndex, extraction: dict, where: str, k: int) -> dict:
     """The gallery items that satisfy ``where``, ranked by the joint probability of the attributes it
     describes (:func:`~fastreid_ext.retrieval.where.joint_probability`): an attribute-only search.
 

@@ -2,6 +2,7 @@
 one row per query, the query then its matches, best first, framed green (the query's identity), red
 (another identity) or grey (an identity that is unknown on either side), as on the search page."""
 import textwrap
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -16,7 +17,7 @@ def _who(record):
     return f"id {pid} cam{cam}"
 
 
-def rank_list_inputs(results, max_queries=8):
+def rank_list_inputs(results: Sequence[dict], max_queries: int = 8) -> dict:
     """The arguments of ``draw_rank_lists`` (but ``out_path``) for the first ``max_queries`` of ``results``
     (from :func:`~fastreid_ext.search.pipeline.search`): every (query, match) pair is a gallery entry of its
     own, captioned with its score, and ``ranked`` (Q, k) indexes them (-1 past a query's last match); ``unknown``
@@ -46,6 +47,7 @@ def rank_list_inputs(results, max_queries=8):
             "matches": matches, "unknown": unknown, "gallery_captions": gallery_captions, "title": TITLE}
 
 
-def plot_search_results(results, path, max_queries=8, size=(128, 64)):
+def plot_search_results(results: Sequence[dict], path: str, max_queries: int = 8,
+                        size: tuple[int, int] = (128, 64)) -> None:
     """Write the rank lists of the first ``max_queries`` of ``results`` to ``path`` (PNG), images at ``size`` (H, W)."""
     draw_rank_lists(path, size=tuple(size), **rank_list_inputs(results, max_queries))

@@ -30,16 +30,21 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
+from typing import Any, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+import torch
+from fastreid.config import CfgNode
 
 from ..data.data_utils import check_image
 from ..data.datasets.bases import MODALITY_NAMES, Item
+from ..retrieval.index import GalleryIndex
 from ..retrieval.where import WhereError
 from .pipeline import describe, extract_items, search_features
 from .sources import UNKNOWN
@@ -55,7 +60,7 @@ MAX_PIXELS = 40_000_000
 _GALLERY_ID = re.compile(r"[0-9]{1,18}")  # an int64 id, never -1
 
 
-def pick_samples(items, n):
+def pick_samples(items: Sequence[Item], n: int) -> list[Item]:
     """``n`` items spread evenly over ``items`` (all when there are at most ``n``)."""
     if len(items) <= n:
         return list(items)
@@ -76,8 +81,9 @@ class SearchService:
         workers: threads that decode queries and extract their features, at most that many at once.
     """
 
-    def __init__(self, model, cfg, index, extraction, query_modality, samples=(), k=10, attribute_threshold=0.5,
-                 max_pixels=MAX_PIXELS, workers=2):
+    def __init__(self, model: torch.nn.Module, cfg: CfgNode, index: GalleryIndex, extraction: dict,
+                 query_modality: int, samples: Iterable[Item] = (), k: int = 10, attribute_threshold: float = 0.5,
+                 max_pixels: int = MAX_PIXELS, workers: int = 2) -> None:
         cfg = cfg.clone()
         cfg.defrost()
         cfg.DATALOADER.NUM_WORKERS = 0  # one image a request: worker processes would only add start-up time
@@ -89,11 +95,11 @@ class SearchService:
         self._lock = threading.Lock()
         self._workers = ThreadPoolExecutor(workers, thread_name_prefix="search-worker")
 
-    def close(self):
+    def close(self) -> None:
         """Stop the worker threads (after the requests in flight)."""
         self._workers.shutdown()
 
-    def info(self):
+    def info(self) -> dict:
         return {
             "kind": self.index.kind, "metric": self.index.metric, "count": len(self.index), "dim": self.index.dim,
             "model_fingerprint": self.index.model_fingerprint, "k": min(self.k, len(self.index)),
@@ -138,7 +144,7 @@ class SearchService:
             result = search_features(self.index, [item], features, k, where or None)[0]
         return {**result, "metric": self.index.metric, "seconds": time.perf_counter() - start}
 
-    def describe(self, where, k=None):
+    def describe(self, where: Optional[str], k: Optional[Union[int, str]] = None) -> dict:
         """The gallery items that satisfy ``where``, by joint probability; ``matching`` counts them all."""
         k = self._k(k)
         if not where:
@@ -152,7 +158,8 @@ class SearchService:
         return {**result, "metric": "joint probability", "matching": matching,
                 "seconds": time.perf_counter() - start}
 
-    def search_sample(self, sample, k=None, where=None):
+    def search_sample(self, sample: Union[int, str], k: Optional[Union[int, str]] = None,
+                      where: Optional[str] = None) -> dict:
         """The matches of sample query ``sample`` (its position in ``samples``)."""
         k = self._k(k)
         item = self.samples[self._sample_position(sample)]
@@ -160,7 +167,8 @@ class SearchService:
         result["query"].update(sample=int(sample), img_path=os.path.basename(item.img_path))
         return result
 
-    def search_upload(self, data, name="upload", k=None, where=None):
+    def search_upload(self, data: bytes, name: str = "upload", k: Optional[Union[int, str]] = None,
+                      where: Optional[str] = None) -> dict:
         """The matches of an uploaded image file (bytes); :class:`RequestError` if it is not an image."""
         k = self._k(k)
         if not data:
@@ -188,11 +196,11 @@ class SearchService:
             raise RequestError(HTTPStatus.NOT_FOUND, f"no sample query {position} (there are {len(self.samples)})")
         return position
 
-    def sample_image(self, sample):
+    def sample_image(self, sample: Union[int, str]) -> str:
         """The file of sample query ``sample``."""
         return self.samples[self._sample_position(sample)][0]
 
-    def gallery_image(self, gallery_id):
+    def gallery_image(self, gallery_id: Union[int, str]) -> str:
         """The file the index records for gallery id ``gallery_id``."""
         try:
             if not _GALLERY_ID.fullmatch(str(gallery_id)):
@@ -212,15 +220,15 @@ class SearchHandler(BaseHTTPRequestHandler):
     server_version = "fastreid-ext-search"
     timeout = 60  # seconds a client may stay silent (socket timeout)
 
-    def do_GET(self):
+    def do_GET(self) -> None:
         self._respond(self._get)
 
     do_HEAD = do_GET  # the same status and headers, no body
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         self._respond(self._post)
 
-    def do_PUT(self):
+    def do_PUT(self) -> None:
         self._respond(self._other)
 
     do_DELETE = do_PATCH = do_PUT
@@ -282,16 +290,16 @@ class SearchHandler(BaseHTTPRequestHandler):
             body = f.read()
         self._send(HTTPStatus.OK, body, mimetypes.guess_type(path)[0] or "application/octet-stream")
 
-    def log_request(self, code="-", size="-"):
+    def log_request(self, code: Union[int, str] = "-", size: Union[int, str] = "-") -> None:
         """The access log: one line per request, with its time."""
         seconds = time.perf_counter() - getattr(self, "_start", time.perf_counter())
         status = getattr(code, "value", code)
         logger.info('%s "%s" %s %.3f s', self.address_string(), self.requestline, status, seconds)
 
-    def log_error(self, format, *args):  # a malformed request also gets its access line
+    def log_error(self, format: str, *args: Any) -> None:  # a malformed request also gets its access line
         logger.debug("%s %s", self.address_string(), format % args)
 
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
 
 
@@ -300,7 +308,7 @@ def _one(query, key):
     return (query.get(key) or [None])[0]
 
 
-def make_server(service, host="127.0.0.1", port=8000):
+def make_server(service: SearchService, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
     """A ``ThreadingHTTPServer`` serving ``service`` on ``host:port`` (port 0: a free one); call
     ``serve_forever()``, and ``shutdown()`` from another thread."""
     server = _SearchServer((host, port), SearchHandler)

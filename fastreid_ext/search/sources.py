@@ -7,6 +7,10 @@ index metadata.
 """
 import os
 import re
+from collections.abc import Sequence
+from typing import Optional
+
+from fastreid.config import CfgNode
 
 from ..data.build import build_cm_dataset
 from ..data.data_utils import is_image_file
@@ -17,7 +21,7 @@ _SYSU_PATH = re.compile(r"(?:^|[\\/])cam(\d+)[\\/](\d+)[\\/][^\\/]+$")
 UNKNOWN = -1
 
 
-def modality_code(name):
+def modality_code(name: str) -> int:
     """``"visible"`` -> 0, ``"infrared"`` -> 1."""
     codes = {v: k for k, v in MODALITY_NAMES.items()}
     if name not in codes:
@@ -25,13 +29,13 @@ def modality_code(name):
     return codes[name]
 
 
-def parse_camera_and_pid(path):
+def parse_camera_and_pid(path: str) -> tuple[int, int]:
     """``(camid, pid)`` of a SYSU-MM01-style path, else ``(UNKNOWN, UNKNOWN)``."""
     match = _SYSU_PATH.search(path)
     return (int(match.group(1)), int(match.group(2))) if match else (UNKNOWN, UNKNOWN)
 
 
-def list_image_files(paths):
+def list_image_files(paths: Sequence[str]) -> list[str]:
     """The image files of ``paths`` (files, or folders searched recursively, in name order), absolute."""
     files = []
     for path in paths:
@@ -48,7 +52,7 @@ def list_image_files(paths):
     return [os.path.abspath(file) for file in files]
 
 
-def image_items(paths, modality):
+def image_items(paths: Sequence[str], modality: int) -> list[Item]:
     """Items of the image files under ``paths``, all of ``modality`` (0 visible, 1 infrared)."""
     items = []
     for file in list_image_files(paths):
@@ -57,7 +61,7 @@ def image_items(paths, modality):
     return items
 
 
-def dataset_items(cfg, name, split, setting=None, trial=0):
+def dataset_items(cfg: CfgNode, name: str, split: str, setting: Optional[str] = None, trial: int = 0) -> list[Item]:
     """The ``split`` (``query`` or ``gallery``) of trial ``trial`` of ``setting`` (None: the dataset's first
     default setting) of the registered dataset ``name`` (built with the options of ``cfg``:
     ``DATASETS.ROOT``, ``DATASETS.<NAME>.*``)."""

@@ -5,6 +5,7 @@ import email.parser
 import io
 import re
 from http import HTTPStatus
+from typing import BinaryIO, Optional
 
 from PIL import Image
 
@@ -17,7 +18,7 @@ _HOW = ("send the image as the request body (curl --data-binary @query.jpg) or a
 class RequestError(Exception):
     """A request the server refuses; ``status`` is its HTTP status."""
 
-    def __init__(self, status, message):
+    def __init__(self, status: HTTPStatus, message: str) -> None:
         super().__init__(message)
         self.status = status
 
@@ -26,7 +27,7 @@ def _bad(message):
     return RequestError(HTTPStatus.BAD_REQUEST, message)
 
 
-def read_body(headers, rfile, limit):
+def read_body(headers: email.message.Message, rfile: BinaryIO, limit: int) -> bytes:
     """The request body of at most ``limit`` bytes, from its ``Content-Length`` or its chunks.
 
     Refuses (:class:`RequestError`) a missing length (411), a negative, non-numeric or conflicting one (400),
@@ -82,7 +83,7 @@ def _read_chunked(headers, rfile, limit):
     raise _bad("The chunked upload's trailer does not end")
 
 
-def upload_file(body, content_type, name=None):
+def upload_file(body: bytes, content_type: Optional[str], name: Optional[str] = None) -> tuple[bytes, Optional[str]]:
     """``(image bytes, name)`` of an upload: ``body`` itself, or the one file of a ``multipart/form-data``
     body (``name`` defaults to its file name)."""
     header = email.message.Message()
@@ -112,7 +113,7 @@ def upload_file(body, content_type, name=None):
     return content, name or filename
 
 
-def check_pixels(data, name, max_pixels):
+def check_pixels(data: bytes, name: str, max_pixels: int) -> None:
     """Refuse (413) an image whose header gives more than ``max_pixels`` pixels, before anything decodes it.
     Data that is not an image passes: the later checks say why it cannot be read."""
     try:
@@ -129,7 +130,7 @@ def check_pixels(data, name, max_pixels):
                            f"{max_pixels / 1e6:g} MP (--max-pixels)")
 
 
-def check_decodes(path, name):
+def check_decodes(path: str, name: str) -> None:
     """Decode the image file ``path`` (uploaded as ``name``); 400 if its data are broken."""
     try:
         with Image.open(path) as image:
