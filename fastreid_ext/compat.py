@@ -39,6 +39,7 @@ import collections.abc
 import sys
 import types
 import warnings
+from typing import Any
 
 APPLIED = []
 
@@ -149,7 +150,7 @@ def _typed_storage():
     comm._serialize_to_tensor = serialize_to_tensor
 
 
-def set_nonlocal_width(block, inter):
+def set_nonlocal_width(block: Any, inter: int) -> None:
     """Rebuild a FastReID ``Non_local`` block's g, theta, phi (C -> inter) and W (inter -> C) convolutions."""
     from torch import nn
 
@@ -184,7 +185,7 @@ _SHIMS = {
 }
 
 
-def apply():
+def apply() -> None:
     """Apply every shim once, in order. Safe to call repeatedly."""
     for name, fn in _SHIMS.items():
         if name not in APPLIED:

@@ -36,7 +36,7 @@ class Grid:
     description: str = ""
     common_opts: tuple = field(default=())
 
-    def runs(self):
+    def runs(self) -> dict[str, tuple[str, tuple, list[str]]]:
         """run name -> (config_file, opts, [attribute sources to evaluate]) in first-seen order."""
         runs = {}
         for cell in self.cells:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -106,7 +107,7 @@ def run_directory(out_dir: str, run: str, seed: int) -> str:
     return os.path.join(out_dir, "runs", run, f"seed{seed}")
 
 
-def last_evaluation(out_dir: str, run: str, seed: int) -> dict | None:
+def last_evaluation(out_dir: str, run: str, seed: int) -> Optional[dict]:
     """The last evaluation record (``metrics.json``) of ``run``/``seed`` under ``out_dir``, or None."""
     return _evaluation(run_directory(out_dir, run, seed))
 

@@ -2,6 +2,8 @@
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
 
 from ..utils import UserError
 
@@ -22,7 +24,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
     _debug_default = False
 
-    def __init__(self, description=None, overrides=True, **kwargs):
+    def __init__(self, description: Optional[str] = None, overrides: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         # A misspelt flag is an error, not a prefix of another one.
         kwargs.setdefault("allow_abbrev", False)
@@ -33,11 +35,12 @@ class ArgumentParser(argparse.ArgumentParser):
         self.add_argument("--debug", action="store_true", default=self._debug_default,
                           help="show the traceback of any error")
 
-    def add_subparsers(self, **kwargs):
+    def add_subparsers(self, **kwargs: Any) -> argparse._SubParsersAction:
         kwargs.setdefault("parser_class", _SubcommandParser)
         return super().add_subparsers(**kwargs)
 
-    def parse_args(self, args=None, namespace=None):
+    def parse_args(self, args: Optional[Sequence[str]] = None,
+                   namespace: Optional[argparse.Namespace] = None) -> argparse.Namespace:
         args, rest = self.parse_known_args(args, namespace)
         flags = [token for token in rest if _is_flag(token)]
         if flags:
@@ -68,7 +71,7 @@ def _is_flag(token):
         return True
 
 
-def add_launch_arguments(parser):
+def add_launch_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """FastReID's training flags (``fastreid.engine.default_argument_parser``), for ``tools/train_net.py``."""
     parser.add_argument("--config-file", required=True, metavar="FILE", help="path to config file")
     parser.add_argument("--resume", action="store_true",
@@ -85,7 +88,7 @@ def add_launch_arguments(parser):
     return parser
 
 
-def run_tool(main, args):
+def run_tool(main: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> Any:
     """``main(args)``, printing the project's own errors (:class:`~fastreid_ext.utils.UserError`) as one
     message and exiting with code 2; ``--debug`` shows their traceback. Other exceptions are bugs and keep it."""
     try:

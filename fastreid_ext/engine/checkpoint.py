@@ -3,6 +3,7 @@ import logging
 import os
 import pickle
 import re
+from typing import Any, Optional
 
 import torch
 from fastreid.config import CfgNode
@@ -26,7 +27,7 @@ class IncompatibleCheckpointError(CheckpointError):
     """A checkpoint's state dict does not match the model (strict loading)."""
 
 
-def read_checkpoint(path):
+def read_checkpoint(path: str) -> dict:
     """The dict saved in ``path``, loaded on CPU under torch's safe ``weights_only`` unpickler.
 
     Raises:
@@ -91,8 +92,9 @@ class CMCheckpointer(Checkpointer):
             no optimizer or scheduler state (``SOLVER.FINAL_WEIGHTS_ONLY``).
     """
 
-    def __init__(self, model, save_dir="", *, strict=True, extra_state=None, keep=0, final_weights_only=False,
-                 **kwargs):
+    def __init__(self, model: torch.nn.Module, save_dir: str = "", *, strict: bool = True,
+                 extra_state: Optional[dict] = None, keep: int = 0, final_weights_only: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(model, save_dir, **kwargs)
         if keep < 0:
             raise ValueError(f"SOLVER.CHECKPOINT_KEEP must be >= 0 (0 keeps every checkpoint), got {keep}")
@@ -101,7 +103,7 @@ class CMCheckpointer(Checkpointer):
         self.keep = keep
         self.final_weights_only = final_weights_only
 
-    def save(self, name, **kwargs):
+    def save(self, name: str, **kwargs: Any) -> None:
         if not self.save_dir or not self.save_to_disk:
             return
         data = {"model": self.model.state_dict()}
@@ -125,11 +127,11 @@ class CMCheckpointer(Checkpointer):
             self.logger.info("Removing old checkpoint %s (SOLVER.CHECKPOINT_KEEP %d)", old, self.keep)
             os.remove(os.path.join(self.save_dir, old))
 
-    def tag_last_checkpoint(self, last_filename_basename):
+    def tag_last_checkpoint(self, last_filename_basename: str) -> None:
         atomic_write(os.path.join(self.save_dir, "last_checkpoint"),
                      lambda f: f.write(last_filename_basename), mode="w")
 
-    def load(self, path, checkpointables=None):
+    def load(self, path: str, checkpointables: Optional[list[str]] = None) -> dict:
         if path and not os.path.isfile(path):
             raise MissingFileError(f"checkpoint not found: {path} (MODEL.WEIGHTS or last_checkpoint)")
         self._path = path

@@ -4,6 +4,8 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, Optional, TextIO
 
 import torch
 from fastreid.config import CfgNode
@@ -21,7 +23,7 @@ logger = logging.getLogger(__name__)
 _UNKNOWN_KEY = re.compile(r"Non-existent (?:config )?key: (\S+)")
 
 
-def resolve_device(cfg):
+def resolve_device(cfg: CfgNode) -> CfgNode:
     """Turn ``MODEL.DEVICE: auto`` into ``cuda`` or ``cpu`` and switch off what CPU cannot run.
 
     FastReID's ``AMPTrainer`` asserts CUDA, so ``SOLVER.AMP.ENABLED`` is turned off (with a
@@ -58,7 +60,7 @@ def _config_error(cfg, error, where):
     return ConfigError(f"{where}: unknown config key {key}{hint}")
 
 
-def build_config(config_file="", opts=(), freeze=True):
+def build_config(config_file: str = "", opts: Optional[Sequence[str]] = (), freeze: bool = True) -> CfgNode:
     """get_cfg -> merge_from_file -> merge_from_list -> device (-> freeze): the config of every tool.
 
     Raises:
@@ -86,7 +88,8 @@ def build_config(config_file="", opts=(), freeze=True):
     return cfg
 
 
-def setup_logging(output_dir="", rank=0, names=None, stream=None):
+def setup_logging(output_dir: str = "", rank: int = 0, names: Optional[Iterable[str]] = None,
+                  stream: Optional[TextIO] = None) -> None:
     """FastReID's log format for ``names`` (default: FastReID, ours and every project's) at level INFO
     on standard output (``stream``: another one, e.g.
     ``sys.stderr`` for tools whose results go to standard output), and into ``output_dir/log.txt`` when given.
@@ -113,7 +116,7 @@ def _without_handlers(name):
     setup_logger.cache_clear()
 
 
-def setup(args):
+def setup(args: Any) -> CfgNode:
     """The config of ``args.config_file`` and ``args.opts`` (:func:`build_config`), a drawn seed when
     ``SEED`` < 0, frozen -> FastReID's default_setup (OUTPUT_DIR, config.yaml, log) -> seeding."""
     cfg = build_config(args.config_file, args.opts, freeze=False)

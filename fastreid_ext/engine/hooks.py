@@ -21,7 +21,7 @@ class EpochReseed(HookBase):
     resumed at e, with persistent loader workers. This is what makes ``--resume`` exact.
     """
 
-    def before_epoch(self):
+    def before_epoch(self) -> None:
         trainer = self.trainer
         seed_everything(derive_seed(trainer.cfg.SEED, trainer.epoch, comm.get_rank()))
         loader = trainer.data_loader
@@ -37,10 +37,10 @@ class FirstIterationWriter(PeriodicWriter):
     """FastReID's ``PeriodicWriter`` (every ``SOLVER.LOG_PERIOD`` iterations and after the last), which also
     writes after the first iteration of a run, so that a new or resumed run shows its losses at once."""
 
-    def before_train(self):
+    def before_train(self) -> None:
         self._first_iter = self.trainer.iter
 
-    def after_step(self):
+    def after_step(self) -> None:
         super().after_step()
         it = self.trainer.iter
         if it == self._first_iter and (it + 1) % self._period and it != self.trainer.max_iter - 1:
@@ -52,19 +52,19 @@ class AMPSkippedSteps(HookBase):
     """Counts the steps the AMP GradScaler skipped (gradients with inf/NaN: the scale then drops) and
     puts the running count in the event storage as ``amp_skipped_steps`` (logged at the end)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.skipped = 0
         self._scale = None
 
-    def before_step(self):
+    def before_step(self) -> None:
         self._scale = self.trainer._trainer.grad_scaler.get_scale()
 
-    def after_step(self):
+    def after_step(self) -> None:
         if self.trainer._trainer.grad_scaler.get_scale() < self._scale:
             self.skipped += 1
         self.trainer.storage.put_scalar("amp_skipped_steps", self.skipped, smoothing_hint=False)
 
-    def after_train(self):
+    def after_train(self) -> None:
         logger.info("AMP: GradScaler skipped %d of %d steps", self.skipped, self.trainer.iter)
 
 
@@ -91,7 +91,7 @@ class AttributePredictorStats(HookBase):
     """After each epoch: :func:`attribute_predictor_stats` of the last training batch, logged and
     stored as ``attr_pred/<name>`` scalars (metrics.json, tensorboard). No-op without a predictor."""
 
-    def before_train(self):
+    def before_train(self) -> None:
         heads = getattr(self.trainer.model, "module", self.trainer.model).heads
         self._predictor = getattr(heads, "attr_predictor", None)
         self._last = None
@@ -102,7 +102,7 @@ class AttributePredictorStats(HookBase):
         if module.training:
             self._last = (inputs[0], output)
 
-    def after_epoch(self):
+    def after_epoch(self) -> None:
         if self._last is None:
             return
         fc = self._predictor[-1] if isinstance(self._predictor, nn.Sequential) else self._predictor
@@ -112,6 +112,6 @@ class AttributePredictorStats(HookBase):
         logger.info("Epoch %d attribute predictor: %s", self.trainer.epoch,
                     ", ".join(f"{k} {v:.4g}" for k, v in stats.items()))
 
-    def after_train(self):
+    def after_train(self) -> None:
         if self._predictor is not None:
             self._handle.remove()

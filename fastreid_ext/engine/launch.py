@@ -1,5 +1,7 @@
 """Train or evaluate a model: ``python -m fastreid_ext.engine.launch``, the code of ``tools/train_net.py``."""
 import functools
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from fastreid.engine import launch
 
@@ -15,11 +17,11 @@ USAGE = """Train or evaluate any fastreid_ext / project model: FastReID's comman
 """
 
 
-def argument_parser():
+def argument_parser() -> ArgumentParser:
     return add_launch_arguments(ArgumentParser(USAGE))
 
 
-def main(args):
+def main(args: Any) -> Optional[dict]:
     """Evaluate ``MODEL.WEIGHTS`` (``--eval-only``) or train (from the last checkpoint with ``--resume``)."""
     cfg = setup(args)
     if args.eval_only:
@@ -29,7 +31,7 @@ def main(args):
     return trainer.train()
 
 
-def cli(argv=None):
+def cli(argv: Optional[Sequence[str]] = None) -> None:
     """Parse ``argv`` and run :func:`main` in ``--num-gpus`` processes per machine (FastReID's ``launch``)."""
     args = argument_parser().parse_args(argv)
     launch(functools.partial(run_tool, main), args.num_gpus, num_machines=args.num_machines,

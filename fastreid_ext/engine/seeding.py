@@ -5,12 +5,12 @@ import numpy as np
 import torch
 
 
-def derive_seed(*keys):
+def derive_seed(*keys: int) -> int:
     """A 32-bit seed that is a deterministic function of integer ``keys``."""
     return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0])
 
 
-def seed_everything(seed, deterministic=False):
+def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed python, numpy and torch; optionally make torch pick deterministic kernels."""
     random.seed(seed)
     np.random.seed(seed)

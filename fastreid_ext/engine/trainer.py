@@ -3,8 +3,12 @@ import json
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Optional
 
+import torch
+from fastreid.config import CfgNode
 from fastreid.engine import DefaultTrainer
 from fastreid.engine import hooks as fr_hooks
 from fastreid.solver import build_optimizer
@@ -28,7 +32,7 @@ def _heads(model):
 class CMTrainer(DefaultTrainer):
     """Overrides only the builders and the test step, as FastReID projects do (see FastAttr's trainer)."""
 
-    def build_hooks(self):
+    def build_hooks(self) -> list[fr_hooks.HookBase]:
         # DefaultTrainer builds its hooks last in __init__; the checkpointer is swapped first so
         # the PeriodicCheckpointer hook saves atomically and the resume path loads strictly.
         self.checkpointer = self.build_checkpointer(self.cfg, self.model, self.optimizer, self.scheduler)
@@ -41,7 +45,7 @@ class CMTrainer(DefaultTrainer):
             hooks.append(hook)
         return hooks
 
-    def train(self):
+    def train(self) -> Optional[dict]:
         """FastReID's loop from ``start_epoch``; returns the last evaluation's results. A run resumed after
         its last epoch returns {} without training (FastReID's hooks fail on a run without epochs)."""
         if self.start_epoch >= self.max_epoch:
@@ -50,7 +54,7 @@ class CMTrainer(DefaultTrainer):
             return {}
         return super().train()
 
-    def build_lr_scheduler(self, cfg, optimizer, iters_per_epoch):
+    def build_lr_scheduler(self, cfg: CfgNode, optimizer: torch.optim.Optimizer, iters_per_epoch: int) -> dict:
         # DefaultTrainer.__init__ sets self.iters_per_epoch (N_images // IMS_PER_BATCH) just before this call
         # and derives max_iter and the training loop from it afterwards: DATALOADER.EPOCH_LENGTH sets it here.
         self.iters_per_epoch = iterations_per_epoch(self._trainer.data_loader.dataset.img_items,
@@ -58,7 +62,8 @@ class CMTrainer(DefaultTrainer):
         return super().build_lr_scheduler(cfg, optimizer, self.iters_per_epoch)
 
     @classmethod
-    def build_checkpointer(cls, cfg, model, optimizer=None, scheduler=None):
+    def build_checkpointer(cls, cfg: CfgNode, model: torch.nn.Module, optimizer: Optional[torch.optim.Optimizer] = None,
+                           scheduler: Optional[dict] = None) -> CMCheckpointer:
         """A strict, atomic checkpointer that also stores the run's config (``checkpoint["config"]``) and
         keeps ``SOLVER.CHECKPOINT_KEEP`` periodic files."""
         model = getattr(model, "module", model)
@@ -70,7 +75,7 @@ class CMTrainer(DefaultTrainer):
                               **optimizer, **(scheduler or {}))
 
     @classmethod
-    def build_optimizer(cls, cfg, model):
+    def build_optimizer(cls, cfg: CfgNode, model: torch.nn.Module) -> tuple[torch.optim.Optimizer, list[dict]]:
         # FastReID's default flattens the parameters into one buffer whose gradients are views
         # (ContiguousParams). torch >= 2.0's ``zero_grad()`` sets gradients to None, which cuts those
         # views: backward then fills new tensors and the optimizer steps on stale zeros, so nothing
@@ -86,21 +91,22 @@ class CMTrainer(DefaultTrainer):
         return optimizer, params
 
     @classmethod
-    def build_train_loader(cls, cfg):
+    def build_train_loader(cls, cfg: CfgNode) -> torch.utils.data.DataLoader:
         logger.info("Prepare training set")
         loader = build_cm_train_loader(cfg)
         _check_attributes(cfg, loader.dataset)
         return loader
 
     @classmethod
-    def build_evaluator(cls, cfg, dataset_name, output_dir=None, test_attributes="n/a"):
+    def build_evaluator(cls, cfg: CfgNode, dataset_name: str, output_dir: Optional[str] = None,
+                        test_attributes: str = "n/a") -> tuple[torch.utils.data.DataLoader, CrossModalityEvaluator]:
         """(test loader over every image of every evaluated trial, :class:`CrossModalityEvaluator`)."""
         evaluator = CrossModalityEvaluator(cfg, build_cm_dataset(cfg, dataset_name),
                                            output_dir=output_dir or cfg.OUTPUT_DIR, test_attributes=test_attributes)
         return build_cm_test_loader(cfg, evaluator.test_items()), evaluator
 
     @staticmethod
-    def test_attribute_sources(cfg, model):
+    def test_attribute_sources(cfg: CfgNode, model: torch.nn.Module) -> list[str]:
         """The test-time attribute sources :meth:`test` evaluates, in order: ``TEST.ATTRIBUTES``, else the
         head's own ``test_attributes`` (``["n/a"]`` for a head that reads no attributes)."""
         heads = _heads(model)
@@ -112,7 +118,7 @@ class CMTrainer(DefaultTrainer):
         return sources
 
     @classmethod
-    def test(cls, cfg, model):
+    def test(cls, cfg: CfgNode, model: torch.nn.Module) -> dict:
         """Evaluate every dataset of ``DATASETS.TESTS`` under each test-time attribute source of
         ``TEST.ATTRIBUTES``; returns the flat metrics dict (empty on ranks other than 0), also appended
         as one line to ``OUTPUT_DIR/metrics.json``."""
@@ -135,7 +141,7 @@ class CMTrainer(DefaultTrainer):
 
 
 @contextmanager
-def attribute_source(model, source):
+def attribute_source(model: torch.nn.Module, source: str) -> Iterator[None]:
     """Within the block, a head that reads attributes (``test_attributes``) reads them from ``source``;
     its own setting is restored after. A head that reads none is left alone."""
     heads = _heads(model)

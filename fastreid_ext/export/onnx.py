@@ -4,7 +4,7 @@ with a dynamic batch axis for any batch, mixed modalities included.
 import inspect
 import logging
 from collections.abc import Sequence
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ def _bad_modalities(modalities):
     return [v.item() for v in values if v not in (0, 1)]
 
 
-def check_modalities(modalities):
+def check_modalities(modalities: Union[torch.Tensor, np.ndarray, Sequence[int]]) -> None:
     """Raise ``ValueError`` naming the values of ``modalities`` (B,) that are neither 0 nor 1."""
     bad = _bad_modalities(modalities)
     if bad:
@@ -34,7 +34,7 @@ def check_modalities(modalities):
                          "stem for another modality")
 
 
-def checked_modalities(modalities):
+def checked_modalities(modalities: torch.Tensor) -> torch.Tensor:
     """``modalities`` (B,) int64, refusing values other than 0 and 1 in PyTorch and in the exported graph.
 
     In the graph the modalities index a 2-entry table (a Gather), once as ``m`` and once as ``1 - m``:
@@ -71,7 +71,7 @@ class ExportableModel(nn.Module):
     Outputs: ``features`` (B, D), then ``attr_probs`` (B, A) if requested.
     """
 
-    def __init__(self, model, attr_probs=True, flip=False, normalize=True):
+    def __init__(self, model: nn.Module, attr_probs: bool = True, flip: bool = False, normalize: bool = True) -> None:
         super().__init__()
         routed = "modalities" in inspect.signature(model.backbone.forward).parameters
         if routed and not isinstance(model.backbone, DualStreamResNet):
@@ -84,11 +84,11 @@ class ExportableModel(nn.Module):
         self.normalize = normalize
 
     @property
-    def input_names(self):
+    def input_names(self) -> list[str]:
         return ["images", "modalities"] + (["attributes"] if self.needs_attributes else [])
 
     @property
-    def output_names(self):
+    def output_names(self) -> list[str]:
         return ["features"] + (["attr_probs"] if self.attr_probs else [])
 
     def _feature_map(self, images, modalities):
@@ -103,7 +103,8 @@ class ExportableModel(nn.Module):
         outputs = self.model.heads(self._feature_map(images, batch["modalities"]), batch)
         return [outputs["features"]] + ([outputs["attr_probs"]] if self.attr_probs else [])
 
-    def forward(self, images, modalities, attributes=None):
+    def forward(self, images: torch.Tensor, modalities: torch.Tensor,
+                attributes: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, ...]:
         batch = {"modalities": checked_modalities(modalities)}
         if self.needs_attributes:
             batch["attributes"] = attributes

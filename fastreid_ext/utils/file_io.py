@@ -2,6 +2,8 @@
 import os
 import re
 import tempfile
+from collections.abc import Callable
+from typing import IO, Any
 
 # ``.<name>.<8 random characters>.tmp``: the temporary files of :func:`atomic_write` (mkstemp's names).
 _TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
@@ -13,7 +15,7 @@ def _umask():
     return mask
 
 
-def atomic_write(path, write_fn, mode="wb"):
+def atomic_write(path: str, write_fn: Callable[[IO], Any], mode: str = "wb") -> None:
     """Write ``path`` through ``write_fn(file)`` into a temporary file, then rename it into place.
 
     A crash mid-write leaves the previous file intact, never a truncated one (the temporary file stays
@@ -36,7 +38,7 @@ def atomic_write(path, write_fn, mode="wb"):
         raise
 
 
-def remove_stale_temporaries(directory):
+def remove_stale_temporaries(directory: str) -> list[str]:
     """Delete the temporary files that writes of :func:`atomic_write` killed mid-way left in ``directory``
     (not recursive); returns their paths. Call it before writing into the directory again."""
     if not os.path.isdir(directory):
