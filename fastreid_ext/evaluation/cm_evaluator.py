@@ -6,14 +6,17 @@ import os
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Optional, Union
 
 import numpy as np
-from fastreid.config import configurable
+import torch
+from fastreid.config import CfgNode, configurable
 from fastreid.evaluation import DatasetEvaluator
 from fastreid.utils import comm
 from tabulate import tabulate
 
-from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE, Item
+from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE, CrossModalityDataset, Item
 from ..retrieval.brute_force import brute_force_topk
 from ..retrieval.index import GalleryIndex
 from .attr_metrics import attribute_metrics
@@ -69,7 +72,7 @@ def _describe(setting):
     return (match["mode"], match["shots"], match["sampler"]) if match else ("-", "-", "-")
 
 
-def trials_file_name(dataset_name, test_attributes="n/a"):
+def trials_file_name(dataset_name: str, test_attributes: str = "n/a") -> str:
     """The per-trial CSV of one dataset and test-time attribute source: ``SYSUMM01_pred_trials.csv``, or
     ``SYSUMM01_trials.csv`` for a model without attributes (``n/a``)."""
     if test_attributes == "n/a":
@@ -111,9 +114,11 @@ class CrossModalityEvaluator(DatasetEvaluator):
     """
 
     @configurable
-    def __init__(self, dataset, *, settings=(), metric="cosine", max_rank=20, block_size=1024, rerank=False,
-                 rerank_k1=20, rerank_k2=6, rerank_lambda=0.3, test_attributes="n/a", attr_threshold=0.5,
-                 output_dir=None, index=None, index_topk=100):
+    def __init__(self, dataset: CrossModalityDataset, *, settings: Sequence[str] = (), metric: str = "cosine",
+                 max_rank: int = 20, block_size: int = 1024, rerank: bool = False, rerank_k1: int = 20,
+                 rerank_k2: int = 6, rerank_lambda: float = 0.3, test_attributes: str = "n/a",
+                 attr_threshold: float = 0.5, output_dir: Optional[str] = None, index: Optional[dict] = None,
+                 index_topk: int = 100) -> None:
         if dataset.name not in DATASET_PROTOCOLS:
             raise KeyError(f"no ranking protocol for dataset {dataset.name!r}: add it to fastreid_ext."
                            f"evaluation.cm_evaluator.DATASET_PROTOCOLS (known: {sorted(DATASET_PROTOCOLS)})")
@@ -137,7 +142,8 @@ class CrossModalityEvaluator(DatasetEvaluator):
         self.reset()
 
     @classmethod
-    def from_config(cls, cfg, dataset, output_dir=None, test_attributes="n/a"):
+    def from_config(cls, cfg: CfgNode, dataset: CrossModalityDataset, output_dir: Optional[str] = None,
+                    test_attributes: str = "n/a") -> dict:
         return {
             "dataset": dataset, "settings": cfg.TEST.SETTINGS, "metric": cfg.TEST.METRIC,
             "max_rank": cfg.TEST.MAX_RANK, "block_size": cfg.TEST.BLOCK_SIZE,
@@ -150,7 +156,7 @@ class CrossModalityEvaluator(DatasetEvaluator):
     def _trials(self):
         return [(setting, trial) for setting in self.settings for trial in range(self.num_trials[setting])]
 
-    def test_items(self):
+    def test_items(self) -> list[Item]:
         """Every query and gallery item of every evaluated trial, once each (by image path): what to extract."""
         items = OrderedDict()
         for setting, trial in self._trials():
@@ -158,13 +164,13 @@ class CrossModalityEvaluator(DatasetEvaluator):
                 items.setdefault(item.img_path, item)
         return list(items.values())
 
-    def reset(self):
+    def reset(self) -> None:
         self._collector = OutputCollector()
 
-    def process(self, inputs, outputs):
+    def process(self, inputs: dict, outputs: Union[dict, torch.Tensor]) -> None:
         self._collector.add(inputs, outputs)
 
-    def evaluate(self):
+    def evaluate(self) -> dict:
         extracted = self._collector.result()
         if comm.get_world_size() > 1:
             comm.synchronize()
@@ -174,7 +180,7 @@ class CrossModalityEvaluator(DatasetEvaluator):
             extracted = concat_results(parts)
         return self.evaluate_features(extracted)
 
-    def evaluate_features(self, extracted):
+    def evaluate_features(self, extracted: dict) -> dict:
         """Score every trial from ``extracted`` (the dict of :func:`~fastreid_ext.evaluation.extractor.extract`).
 
         Returns:

@@ -3,7 +3,8 @@
 """
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Union
 
 import numpy as np
 import torch
@@ -35,7 +36,7 @@ def _as_dict(outputs):
     return outputs
 
 
-def concat_results(parts):
+def concat_results(parts: Sequence[dict]) -> dict:
     """Concatenate result dicts (e.g. one per batch or per process) key by key; ``img_paths`` stay a list."""
     if not parts:
         raise ValueError("nothing was extracted: the data loader yielded no batch")
@@ -52,10 +53,10 @@ def concat_results(parts):
 class OutputCollector:
     """Accumulates (batch, model outputs) pairs into the arrays of :func:`extract`."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._parts = []
 
-    def add(self, inputs, outputs):
+    def add(self, inputs: dict, outputs: Union[dict, torch.Tensor]) -> None:
         outputs = _as_dict(outputs)
         part = {"features": _numpy(outputs["features"]).astype(np.float32)}
         if "attr_probs" in outputs:
@@ -72,7 +73,7 @@ class OutputCollector:
             part["attributes"] = _numpy(inputs["attributes"]).astype(np.float32)
         self._parts.append(part)
 
-    def result(self):
+    def result(self) -> dict:
         return concat_results(self._parts)
 
 

@@ -3,6 +3,7 @@
 Their exact definition and how it is computed without sorting a gallery: docs/evaluation.md.
 """
 from dataclasses import dataclass
+from typing import Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -41,13 +42,13 @@ PROTOCOLS = {
 class MatrixDistance:
     """A precomputed (Q, G) distance matrix served block by block."""
 
-    def __init__(self, matrix):
+    def __init__(self, matrix: ArrayLike) -> None:
         self.matrix = np.asarray(matrix)
         if self.matrix.ndim != 2:
             raise ValueError(f"distance matrix must be (Q, G), got shape {self.matrix.shape}")
         self.shape = self.matrix.shape
 
-    def block(self, rows, gallery_order):
+    def block(self, rows: slice, gallery_order: np.ndarray) -> np.ndarray:
         """rows: slice of queries; gallery_order: (G,) column order -> (len(rows), G) copy."""
         return np.take(self.matrix[rows], gallery_order, axis=1)
 
@@ -64,7 +65,7 @@ class FeatureDistance:
 
     METRICS = ("cosine", "euclidean")
 
-    def __init__(self, q_feats, g_feats, metric="cosine"):
+    def __init__(self, q_feats: ArrayLike, g_feats: ArrayLike, metric: str = "cosine") -> None:
         if metric not in self.METRICS:
             raise ValueError(f"TEST.METRIC: unknown metric {metric!r}, expected one of {self.METRICS}")
         q = np.ascontiguousarray(q_feats, dtype=np.float32)
@@ -80,7 +81,7 @@ class FeatureDistance:
         self._g_sq = (g * g).sum(1)
         self._order = self._g_t_ordered = self._g_sq_ordered = None
 
-    def block(self, rows, gallery_order):
+    def block(self, rows: slice, gallery_order: np.ndarray) -> np.ndarray:
         """rows: slice of queries; gallery_order: (G,) column order -> (len(rows), G) float32 distances."""
         if self._order is None or not np.array_equal(self._order, gallery_order):
             self._order = np.array(gallery_order)
@@ -206,8 +207,9 @@ def _score_block(dist, q_pids, q_camids, groups, protocol, scratch):
     return valid, cmc_rank, ap, inp
 
 
-def evaluate_ranking(distance, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
-                     protocol: RankingProtocol, max_rank: int = 20,
+def evaluate_ranking(distance: Union[np.ndarray, MatrixDistance, FeatureDistance], q_pids: ArrayLike,
+                     g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike, protocol: RankingProtocol,
+                     max_rank: int = 20,
                      block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """CMC, mAP and mINP of a query-gallery ranking under ``protocol`` (see the module docstring).
 
@@ -260,20 +262,22 @@ def evaluate_ranking(distance, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: A
     return cmc, float(ap_sum / num_valid), float(inp_sum / num_valid)
 
 
-def eval_sysu(distmat, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
-              max_rank: int = 20, block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
+def eval_sysu(distmat: Union[np.ndarray, MatrixDistance, FeatureDistance], q_pids: ArrayLike, g_pids: ArrayLike,
+              q_camids: ArrayLike, g_camids: ArrayLike, max_rank: int = 20,
+              block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """SYSU-MM01: cam-3 queries ignore cam-2 items; de-duplicated CMC. Arguments as :func:`evaluate_ranking`."""
     return evaluate_ranking(distmat, q_pids, g_pids, q_camids, g_camids, PROTOCOLS["sysu"], max_rank, block_size)
 
 
-def eval_regdb(distmat, q_pids: ArrayLike, g_pids: ArrayLike, max_rank: int = 20,
-               block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
+def eval_regdb(distmat: Union[np.ndarray, MatrixDistance, FeatureDistance], q_pids: ArrayLike, g_pids: ArrayLike,
+               max_rank: int = 20, block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """RegDB: nothing removed, plain CMC over images. Arguments as :func:`evaluate_ranking`."""
     q_camids, g_camids = np.zeros(len(q_pids), np.int64), np.zeros(len(g_pids), np.int64)
     return evaluate_ranking(distmat, q_pids, g_pids, q_camids, g_camids, PROTOCOLS["regdb"], max_rank, block_size)
 
 
-def eval_llcm(distmat, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
-              max_rank: int = 20, block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
+def eval_llcm(distmat: Union[np.ndarray, MatrixDistance, FeatureDistance], q_pids: ArrayLike, g_pids: ArrayLike,
+              q_camids: ArrayLike, g_camids: ArrayLike, max_rank: int = 20,
+              block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[np.ndarray, float, float]:
     """LLCM: same-identity same-camera items removed; de-duplicated CMC. Arguments as :func:`evaluate_ranking`."""
     return evaluate_ranking(distmat, q_pids, g_pids, q_camids, g_camids, PROTOCOLS["llcm"], max_rank, block_size)

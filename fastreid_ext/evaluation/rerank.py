@@ -83,7 +83,8 @@ def _min_overlap(v_rows, v_cols_csc, num_cols):
     return np.bincount(flat, weights=overlap, minlength=v_rows.shape[0] * num_cols).reshape(-1, num_cols)
 
 
-def jaccard_distance(q_feats, g_feats, k1=20, k2=6, block_size=256):
+def jaccard_distance(q_feats: ArrayLike, g_feats: ArrayLike, k1: int = 20, k2: int = 6,
+                     block_size: int = 256) -> np.ndarray:
     """(Q, G) float32 k-reciprocal Jaccard distance between queries and gallery.
 
     q_feats: (Q, D), g_feats: (G, D) float; neighbours by squared Euclidean distance over all Q + G

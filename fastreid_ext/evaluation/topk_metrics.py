@@ -4,6 +4,9 @@
 from collections import Counter
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from .metrics import RankingProtocol
 
 __all__ = ["evaluate_topk", "topk_recall"]
 
@@ -29,7 +32,8 @@ def _first_of_identity(pids, keep):
     return first
 
 
-def evaluate_topk(topk, q_pids, g_pids, q_camids, g_camids, protocol, max_rank=20):
+def evaluate_topk(topk: ArrayLike, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
+                  protocol: RankingProtocol, max_rank: int = 20) -> tuple[np.ndarray, float, float]:
     """CMC, mAP and mINP of retrieved top-k lists under ``protocol`` (see the module docstring).
 
     Args:
@@ -78,7 +82,7 @@ def evaluate_topk(topk, q_pids, g_pids, q_camids, g_camids, protocol, max_rank=2
     return cmc, float(ap[valid].mean()), float(inp[valid].mean())
 
 
-def topk_recall(found, exact):
+def topk_recall(found: ArrayLike, exact: ArrayLike) -> float:
     """Mean over queries of the fraction of the exact top-k that ``found`` holds.
 
     Args:

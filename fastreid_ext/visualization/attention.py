@@ -1,10 +1,12 @@
 """Attention maps over the images: a jet colour map, blended with the image it was computed on."""
 import inspect
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from .layout import add_title, title_height, wrap_title
 
@@ -12,7 +14,7 @@ __all__ = ["attention_maps", "overlay_heatmap", "plot_attention"]
 
 
 @torch.no_grad()
-def attention_maps(model, batch):
+def attention_maps(model: torch.nn.Module, batch: dict) -> dict[str, np.ndarray]:
     """The spatial maps the head of ``model`` (eval mode) exposes with ``return_maps=True``.
 
     Args:
@@ -30,7 +32,7 @@ def attention_maps(model, batch):
             for name, value in maps.items()}
 
 
-def overlay_heatmap(image, heat, alpha=0.5):
+def overlay_heatmap(image: np.ndarray, heat: ArrayLike, alpha: float = 0.5) -> np.ndarray:
     """Blend a jet-coloured ``heat`` over ``image``.
 
     Args:
@@ -49,7 +51,8 @@ def overlay_heatmap(image, heat, alpha=0.5):
     return np.uint8(np.clip(np.round(blended), 0, 255))
 
 
-def plot_attention(out_path, images, maps, captions, map_titles, title=""):
+def plot_attention(out_path: str, images: np.ndarray, maps: dict[str, np.ndarray], captions: Sequence[str],
+                   map_titles: dict[str, str], title: str = "") -> None:
     """Write a PNG with one column per image: the image, then each map overlaid on it.
 
     Args:

@@ -1,8 +1,10 @@
 """Attribute recognition per attribute and modality: FastAttr's mA (balanced accuracy) as a bar chart and a table."""
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 from tabulate import tabulate
 
 from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE
@@ -13,7 +15,8 @@ __all__ = ["attribute_accuracy", "attribute_table", "plot_attribute_accuracy"]
 _SUBSET_COLORS = {"visible": "#4c9be8", "infrared": "#d9534f", "all": "#7f7f7f"}
 
 
-def attribute_accuracy(gt, probs, modalities, threshold=0.5):
+def attribute_accuracy(gt: ArrayLike, probs: ArrayLike, modalities: ArrayLike,
+                       threshold: float = 0.5) -> dict[str, tuple[int, np.ndarray, float]]:
     """Per-attribute mA of the visible images, the infrared images and all of them.
 
     Args:
@@ -34,7 +37,7 @@ def attribute_accuracy(gt, probs, modalities, threshold=0.5):
     return scores
 
 
-def attribute_table(names, scores):
+def attribute_table(names: Sequence[str], scores: dict[str, tuple[int, np.ndarray, float]]) -> str:
     """A markdown table (percent): one row per attribute and a mean row, one column per subset."""
     headers = ["Attribute"] + [f"{subset} ({count} images)" for subset, (count, _, _) in scores.items()]
     rows = [[name] + [100 * per[a] for _, per, _ in scores.values()] for a, name in enumerate(names)]
@@ -42,7 +45,8 @@ def attribute_table(names, scores):
     return tabulate(rows, headers=headers, tablefmt="pipe", floatfmt=".2f")
 
 
-def plot_attribute_accuracy(out_path, names, scores, title=""):
+def plot_attribute_accuracy(out_path: str, names: Sequence[str], scores: dict[str, tuple[int, np.ndarray, float]],
+                            title: str = "") -> None:
     """Write a grouped bar chart PNG: per attribute (and their mean), one bar per subset of ``scores``."""
     labels = list(names) + ["mean"]
     x = np.arange(len(labels))

@@ -1,11 +1,15 @@
 """Rank lists: each query beside its top-k gallery images, true matches framed green and false ones red,
 over the gallery the evaluator scores (:func:`~fastreid_ext.evaluation.metrics.hidden_mask`).
 """
+from collections.abc import Sequence
+from typing import Optional
+
 import numpy as np
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from ..data.data_utils import read_image
-from ..evaluation.metrics import hidden_mask
+from ..evaluation.metrics import RankingProtocol, hidden_mask
 from .layout import add_title, title_height, wrap_title
 
 __all__ = ["rank_lists", "frame", "draw_rank_lists", "MATCH_COLOR", "MISMATCH_COLOR", "UNKNOWN_COLOR"]
@@ -15,7 +19,8 @@ MISMATCH_COLOR = (220, 0, 0)
 UNKNOWN_COLOR = (160, 160, 160)  # the search page's grey: the identity is unknown on one side
 
 
-def rank_lists(distmat, q_pids, g_pids, q_camids, g_camids, protocol, topk=10):
+def rank_lists(distmat: ArrayLike, q_pids: ArrayLike, g_pids: ArrayLike, q_camids: ArrayLike, g_camids: ArrayLike,
+               protocol: RankingProtocol, topk: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """The first ``topk`` gallery items of each query under ``protocol``, and which are true matches.
 
     Args:
@@ -36,7 +41,7 @@ def rank_lists(distmat, q_pids, g_pids, q_camids, g_camids, protocol, topk=10):
     return ranked, matches
 
 
-def frame(image, color, width=3):
+def frame(image: ArrayLike, color: tuple[int, int, int], width: int = 3) -> np.ndarray:
     """A copy of ``image`` (H, W, 3) uint8 with a ``width``-pixel border of ``color`` (RGB)."""
     framed = np.array(image, dtype=np.uint8, copy=True)
     framed[:width], framed[-width:] = color, color
@@ -51,8 +56,10 @@ def _load(path, size):
     return np.asarray(read_image(path).resize((size[1], size[0])), dtype=np.uint8)
 
 
-def draw_rank_lists(out_path, query_paths, query_captions, query_notes, gallery_paths, ranked, matches,
-                    gallery_captions, size=(128, 64), title="", unknown=None):
+def draw_rank_lists(out_path: str, query_paths: Sequence[Optional[str]], query_captions: Sequence[str],
+                    query_notes: Sequence[str], gallery_paths: Sequence[str], ranked: np.ndarray, matches: np.ndarray,
+                    gallery_captions: Sequence[str], size: tuple[int, int] = (128, 64), title: str = "",
+                    unknown: Optional[np.ndarray] = None) -> None:
     """Write a PNG: one row per query, the query (caption above, ``query_notes`` below) then its rank list.
 
     Args:

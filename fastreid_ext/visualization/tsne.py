@@ -3,6 +3,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from numpy.typing import ArrayLike
 from sklearn.manifold import TSNE
 
 from ..data.datasets.bases import INFRARED, MODALITY_NAMES, VISIBLE
@@ -12,7 +13,7 @@ __all__ = ["tsne_points", "plot_tsne", "MODALITY_MARKERS"]
 MODALITY_MARKERS = {VISIBLE: "o", INFRARED: "^"}
 
 
-def tsne_points(features, metric="cosine", seed=0):
+def tsne_points(features: ArrayLike, metric: str = "cosine", seed: int = 0) -> np.ndarray:
     """(N, D) features -> (N, 2) t-SNE coordinates.
 
     With ``metric == "cosine"`` the features are L2-normalised first, so the embedding reflects the
@@ -27,7 +28,7 @@ def tsne_points(features, metric="cosine", seed=0):
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
 
 
-def plot_tsne(out_path, points, pids, modalities, title=""):
+def plot_tsne(out_path: str, points: np.ndarray, pids: ArrayLike, modalities: ArrayLike, title: str = "") -> None:
     """Write a scatter plot PNG of ``points`` (N, 2); ``pids``, ``modalities``: (N,) int."""
     pids, modalities = np.asarray(pids), np.asarray(modalities)
     identities = np.unique(pids)

@@ -43,15 +43,15 @@ class SplitFeatures:
     extracted: dict
 
     @property
-    def q_rows(self):
+    def q_rows(self) -> np.ndarray:
         return np.arange(len(self.query))
 
     @property
-    def g_rows(self):
+    def g_rows(self) -> np.ndarray:
         return np.arange(len(self.query), len(self.query) + len(self.gallery))
 
     @property
-    def label(self):
+    def label(self) -> str:
         return f"{self.dataset.name} {self.setting}, trial {self.trial}"
 
 
@@ -97,7 +97,7 @@ def _display_size(size_test, height=128):
     return height, round(height * size_test[1] / size_test[0])
 
 
-def draw_rank_list(split, out_dir, options):
+def draw_rank_list(split: SplitFeatures, out_dir: str, options: FigureOptions) -> list[str]:
     """``rank_list.png``: ``options.num_queries`` queries with their top-``options.topk`` gallery images."""
     ex, cfg = split.extracted, split.cfg
     picks = split.q_rows[np.unique(np.linspace(0, len(split.query) - 1, options.num_queries).round().astype(int))]
@@ -131,7 +131,7 @@ def _shared_identities(split, limit):
     return both[:limit]
 
 
-def draw_tsne(split, out_dir, options):
+def draw_tsne(split: SplitFeatures, out_dir: str, options: FigureOptions) -> list[str]:
     """``tsne.png``: every image of ``options.tsne_ids`` identities found in both modalities."""
     ex = split.extracted
     rows = np.flatnonzero(np.isin(ex["pids"], _shared_identities(split, options.tsne_ids)))
@@ -142,7 +142,7 @@ def draw_tsne(split, out_dir, options):
     return [path]
 
 
-def draw_attention(split, out_dir, options):
+def draw_attention(split: SplitFeatures, out_dir: str, options: FigureOptions) -> list[str]:
     """``attention.png``: a visible and an infrared image of each of ``options.attention_ids`` identities."""
     ex, every = split.extracted, split.query + split.gallery
     items = [every[np.flatnonzero((ex["pids"] == pid) & (ex["modalities"] == modality))[0]]
@@ -163,7 +163,7 @@ def draw_attention(split, out_dir, options):
     return [path]
 
 
-def draw_attributes(split, out_dir, options):
+def draw_attributes(split: SplitFeatures, out_dir: str, options: FigureOptions) -> list[str]:
     """``attributes.png`` and ``attributes.md``: mA per attribute of the visible and infrared images."""
     ex = split.extracted
     if "attr_probs" not in ex or "attributes" not in ex:

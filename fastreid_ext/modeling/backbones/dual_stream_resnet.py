@@ -2,8 +2,11 @@
 for an infrared one; FastReID's ResNet stages, the first shared one named by ``MODEL.BACKBONE.SHARED_FROM``.
 """
 import logging
+from collections.abc import Sequence
+from typing import Callable
 
 import torch
+from fastreid.config import CfgNode
 from fastreid.layers import Non_local
 from fastreid.modeling.backbones import BACKBONE_REGISTRY
 from fastreid.modeling.backbones.resnet import build_resnet_backbone
@@ -38,7 +41,7 @@ class ResNetStages(nn.Module):
         stages: consecutive names from :data:`STAGES`.
     """
 
-    def __init__(self, resnet, stages):
+    def __init__(self, resnet: nn.Module, stages: Sequence[str]) -> None:
         super().__init__()
         self.stages = tuple(stages)
         for stage in self.stages:
@@ -52,7 +55,7 @@ class ResNetStages(nn.Module):
                 setattr(self, f"NL_{k}", getattr(resnet, f"NL_{k}"))
             setattr(self, f"NL_{k}_idx", list(getattr(resnet, f"NL_{k}_idx")))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, C_in, H, W) -> (B, C_out, h, w) after the stages, in order."""
         for stage in self.stages:
             if stage == "stem":
@@ -77,7 +80,7 @@ class DualStreamResNet(nn.Module):
             the stem is modality-specific; "layer3": stem to layer2 are (MMD-ReID's share_net=3).
     """
 
-    def __init__(self, make_resnet, shared_from="layer1"):
+    def __init__(self, make_resnet: Callable[[], nn.Module], shared_from: str = "layer1") -> None:
         super().__init__()
         if shared_from not in STAGES[1:]:
             raise ValueError(f"MODEL.BACKBONE.SHARED_FROM must be one of {STAGES[1:]}, got {shared_from!r}")
@@ -86,7 +89,7 @@ class DualStreamResNet(nn.Module):
         self.infrared = ResNetStages(make_resnet(), STAGES[:k])
         self.shared = ResNetStages(make_resnet(), STAGES[k:])
 
-    def forward(self, x, modalities):
+    def forward(self, x: torch.Tensor, modalities: torch.Tensor) -> torch.Tensor:
         """
         Args:
             x: (B, 3, H, W) float, normalised images.
@@ -109,7 +112,7 @@ class DualStreamResNet(nn.Module):
         # Row j of the concatenation is image order[j]: argsort(order) puts them back in batch order.
         return self.shared(torch.cat(outputs).index_select(0, torch.argsort(order)))
 
-    def load_pretrained(self, path):
+    def load_pretrained(self, path: str) -> None:
         """Load single-stream ResNet weights into both streams and the shared trunk, strictly.
 
         Args:
@@ -152,7 +155,7 @@ def _resnet_state_dict(obj):
 
 
 @BACKBONE_REGISTRY.register()
-def build_dual_stream_resnet_backbone(cfg):
+def build_dual_stream_resnet_backbone(cfg: CfgNode) -> DualStreamResNet:
     """Build a :class:`DualStreamResNet` from ``MODEL.BACKBONE.*`` (FastReID's ResNet keys + SHARED_FROM).
 
     Each part is built by FastReID's ``build_resnet_backbone`` without its pretraining (which

@@ -1,6 +1,7 @@
 """``CMEmbeddingHead``: FastReID's EmbeddingHead under the cross-modality head contract (its docstring).
 """
-from fastreid.config import configurable
+import torch
+from fastreid.config import CfgNode, configurable
 from fastreid.layers.weight_init import weights_init_classifier
 from fastreid.modeling.heads import REID_HEADS_REGISTRY, EmbeddingHead
 from torch import nn
@@ -37,7 +38,8 @@ class CMEmbeddingHead(EmbeddingHead):
     MAP_TITLES = {}
 
     @configurable
-    def __init__(self, *, num_attributes=0, attr_pred=False, attr_pred_norm="BN", **kwargs):
+    def __init__(self, *, num_attributes: int = 0, attr_pred: bool = False, attr_pred_norm: str = "BN",
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         if attr_pred and num_attributes <= 0:
             raise ValueError("MODEL.HEADS.ATTR_PRED.ENABLED needs MODEL.HEADS.NUM_ATTRIBUTES > 0, "
@@ -52,13 +54,13 @@ class CMEmbeddingHead(EmbeddingHead):
             self.attr_predictor = fc if norm is None else nn.Sequential(norm, fc)
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         args = super().from_config(cfg)
         args.update(num_attributes=cfg.MODEL.HEADS.NUM_ATTRIBUTES, attr_pred=cfg.MODEL.HEADS.ATTR_PRED.ENABLED,
                     attr_pred_norm=cfg.MODEL.HEADS.ATTR_PRED.NORM)
         return args
 
-    def forward(self, feat_map, batch):
+    def forward(self, feat_map: torch.Tensor, batch: dict) -> dict[str, torch.Tensor]:
         """feat_map: (B, C, h, w); batch: the batch dict (``targets`` is read in training)."""
         if self.training:
             outputs = super().forward(feat_map, batch["targets"])

@@ -1,6 +1,9 @@
 """Attribute loss (Eq. 9 of PAENet): binary cross entropy of attribute logits against the labels."""
+from collections.abc import Sequence
+
+import torch
 import torch.nn.functional as F
-from fastreid.config import configurable
+from fastreid.config import CfgNode, configurable
 from torch import nn
 
 from .build import CM_LOSS_REGISTRY
@@ -8,7 +11,7 @@ from .build import CM_LOSS_REGISTRY
 __all__ = ["AttributeBCELoss", "attribute_bce_loss"]
 
 
-def attribute_bce_loss(logits, attributes):
+def attribute_bce_loss(logits: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
     """Binary cross entropy with logits, averaged over persons and attributes.
 
     Args:
@@ -32,16 +35,16 @@ class AttributeBCELoss(nn.Module):
     loss_name = "loss_attr"
 
     @configurable
-    def __init__(self, *, outputs=("attr_logits", "attr_pred_logits"), scale=1.0):
+    def __init__(self, *, outputs: Sequence[str] = ("attr_logits", "attr_pred_logits"), scale: float = 1.0) -> None:
         super().__init__()
         self.outputs = tuple(outputs)
         self.scale = scale
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         return {"outputs": cfg.MODEL.LOSSES.ATTR.OUTPUTS, "scale": cfg.MODEL.LOSSES.ATTR.SCALE}
 
-    def forward(self, outputs, batch):
+    def forward(self, outputs: dict, batch: dict) -> torch.Tensor:
         present = [key for key in self.outputs if key in outputs]
         if not present:
             raise KeyError(f"AttributeBCELoss: the head returned none of MODEL.LOSSES.ATTR.OUTPUTS "

@@ -1,5 +1,7 @@
 """``CM_LOSS_REGISTRY`` and ``build_losses``: the losses of a model, chosen by ``MODEL.LOSSES.NAME``."""
+from fastreid.config import CfgNode
 from fastreid.utils.registry import Registry
+from torch import nn
 
 CM_LOSS_REGISTRY = Registry("CM_LOSS")
 CM_LOSS_REGISTRY.__doc__ = """
@@ -10,7 +12,7 @@ its scale. ``outputs`` is the head's training dict, ``batch`` the batch dict on 
 """
 
 
-def build_losses(cfg):
+def build_losses(cfg: CfgNode) -> list[nn.Module]:
     """Return one loss module per name in ``cfg.MODEL.LOSSES.NAME``, in that order."""
     losses = []
     for name in cfg.MODEL.LOSSES.NAME:

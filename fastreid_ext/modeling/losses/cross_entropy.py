@@ -1,5 +1,6 @@
 """Identity loss: FastReID's label-smoothed cross entropy on the head's ``cls_outputs``."""
-from fastreid.config import configurable
+import torch
+from fastreid.config import CfgNode, configurable
 from fastreid.modeling.losses import cross_entropy_loss
 from torch import nn
 
@@ -19,16 +20,16 @@ class CrossEntropyLoss(nn.Module):
     loss_name = "loss_cls"
 
     @configurable
-    def __init__(self, *, eps=0.0, alpha=0.2, scale=1.0):
+    def __init__(self, *, eps: float = 0.0, alpha: float = 0.2, scale: float = 1.0) -> None:
         super().__init__()
         self.eps = eps
         self.alpha = alpha
         self.scale = scale
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         ce = cfg.MODEL.LOSSES.CE
         return {"eps": ce.EPSILON, "alpha": ce.ALPHA, "scale": ce.SCALE}
 
-    def forward(self, outputs, batch):
+    def forward(self, outputs: dict, batch: dict) -> torch.Tensor:
         return cross_entropy_loss(outputs["cls_outputs"], batch["targets"], self.eps, self.alpha) * self.scale

@@ -3,7 +3,7 @@ modality) feature centres instead of single images.
 """
 import torch
 import torch.nn.functional as F
-from fastreid.config import configurable
+from fastreid.config import CfgNode, configurable
 from torch import nn
 
 from .build import CM_LOSS_REGISTRY
@@ -11,7 +11,8 @@ from .build import CM_LOSS_REGISTRY
 __all__ = ["HeteroCenterTripletLoss", "hetero_center_triplet_loss"]
 
 
-def hetero_center_triplet_loss(feats, pids, modalities, margin=0.3):
+def hetero_center_triplet_loss(feats: torch.Tensor, pids: torch.Tensor, modalities: torch.Tensor,
+                               margin: float = 0.3) -> torch.Tensor:
     """Mean over anchor centres of ``max(0, d_pos - d_neg + margin)``.
 
     Args:
@@ -49,15 +50,15 @@ class HeteroCenterTripletLoss(nn.Module):
     loss_name = "loss_hct"
 
     @configurable
-    def __init__(self, *, margin=0.3, scale=1.0):
+    def __init__(self, *, margin: float = 0.3, scale: float = 1.0) -> None:
         super().__init__()
         self.margin = margin
         self.scale = scale
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         return {"margin": cfg.MODEL.LOSSES.HCT.MARGIN, "scale": cfg.MODEL.LOSSES.HCT.SCALE}
 
-    def forward(self, outputs, batch):
+    def forward(self, outputs: dict, batch: dict) -> torch.Tensor:
         loss = hetero_center_triplet_loss(outputs["features"], batch["targets"], batch["modalities"], self.margin)
         return loss * self.scale

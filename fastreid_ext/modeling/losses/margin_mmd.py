@@ -1,8 +1,10 @@
 """Margin MMD-ID loss of MMD-ReID (Jambhale et al., BMVC 2021): the L_MMD term of Eq. 2, between the visible
 and infrared features of every identity seen in both modalities.
 """
+from typing import Optional
+
 import torch
-from fastreid.config import configurable
+from fastreid.config import CfgNode, configurable
 from torch import nn
 
 from .build import CM_LOSS_REGISTRY
@@ -16,7 +18,7 @@ _BANDWIDTH_MULTIPLIERS = (0.25, 0.5, 1.0, 2.0, 4.0)
 _BANDWIDTH_EPS = 1e-9
 
 
-def multi_kernel_mmd(x, y):
+def multi_kernel_mmd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Biased MMD estimate between two sets of features with a multi-bandwidth Gaussian kernel.
 
     Args:
@@ -37,7 +39,8 @@ def multi_kernel_mmd(x, y):
             - kernel[:nx, nx:].mean() - kernel[nx:, :nx].mean())
 
 
-def margin_mmd_loss(feats, pids, modalities, margin=1.4):
+def margin_mmd_loss(feats: torch.Tensor, pids: torch.Tensor, modalities: torch.Tensor,
+                    margin: Optional[float] = 1.4) -> torch.Tensor:
     """Class-wise MMD between modalities, each identity's term counting only above ``margin``.
 
     Args:
@@ -72,15 +75,15 @@ class MarginMMDLoss(nn.Module):
     loss_name = "loss_mmd"
 
     @configurable
-    def __init__(self, *, margin=1.4, scale=1.0):
+    def __init__(self, *, margin: Optional[float] = 1.4, scale: float = 1.0) -> None:
         super().__init__()
         self.margin = margin
         self.scale = scale
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         return {"margin": cfg.MODEL.LOSSES.MMD.MARGIN, "scale": cfg.MODEL.LOSSES.MMD.SCALE}
 
-    def forward(self, outputs, batch):
+    def forward(self, outputs: dict, batch: dict) -> torch.Tensor:
         loss = margin_mmd_loss(outputs["features"], batch["targets"], batch["modalities"], self.margin)
         return loss * self.scale

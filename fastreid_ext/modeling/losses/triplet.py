@@ -1,5 +1,6 @@
 """Plain triplet loss on the head's ``features``: FastReID's ``triplet_loss`` and its TRI keys."""
-from fastreid.config import configurable
+import torch
+from fastreid.config import CfgNode, configurable
 from fastreid.modeling.losses import triplet_loss
 from torch import nn
 
@@ -20,7 +21,8 @@ class TripletLoss(nn.Module):
     loss_name = "loss_triplet"
 
     @configurable
-    def __init__(self, *, margin=0.3, norm_feat=False, hard_mining=True, scale=1.0):
+    def __init__(self, *, margin: float = 0.3, norm_feat: bool = False, hard_mining: bool = True,
+                 scale: float = 1.0) -> None:
         super().__init__()
         self.margin = margin
         self.norm_feat = norm_feat
@@ -28,11 +30,11 @@ class TripletLoss(nn.Module):
         self.scale = scale
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         tri = cfg.MODEL.LOSSES.TRI
         return {"margin": tri.MARGIN, "norm_feat": tri.NORM_FEAT, "hard_mining": tri.HARD_MINING,
                 "scale": tri.SCALE}
 
-    def forward(self, outputs, batch):
+    def forward(self, outputs: dict, batch: dict) -> torch.Tensor:
         loss = triplet_loss(outputs["features"], batch["targets"], self.margin, self.norm_feat, self.hard_mining)
         return loss * self.scale

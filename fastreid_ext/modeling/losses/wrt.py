@@ -1,8 +1,9 @@
 """Weighted regularised triplet (WRT) loss of AGW (Ye et al., TPAMI 2021): every pair of an anchor, weighted
 by a softmax over its distance, through the soft margin log(1 + exp(-(d_n - d_p))); no margin to tune.
 """
+import torch
 import torch.nn.functional as F
-from fastreid.config import configurable
+from fastreid.config import CfgNode, configurable
 from fastreid.modeling.losses.triplet_loss import weighted_example_mining
 from fastreid.modeling.losses.utils import euclidean_dist
 from torch import nn
@@ -12,7 +13,7 @@ from .build import CM_LOSS_REGISTRY
 __all__ = ["WeightedRegularizedTriplet", "weighted_regularized_triplet_loss"]
 
 
-def weighted_regularized_triplet_loss(feats, pids):
+def weighted_regularized_triplet_loss(feats: torch.Tensor, pids: torch.Tensor) -> torch.Tensor:
     """Mean over anchors of ``softplus(d_p - d_n)``.
 
     Args:
@@ -37,13 +38,13 @@ class WeightedRegularizedTriplet(nn.Module):
     loss_name = "loss_wrt"
 
     @configurable
-    def __init__(self, *, scale=1.0):
+    def __init__(self, *, scale: float = 1.0) -> None:
         super().__init__()
         self.scale = scale
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         return {"scale": cfg.MODEL.LOSSES.WRT.SCALE}
 
-    def forward(self, outputs, batch):
+    def forward(self, outputs: dict, batch: dict) -> torch.Tensor:
         return weighted_regularized_triplet_loss(outputs["features"], batch["targets"]) * self.scale

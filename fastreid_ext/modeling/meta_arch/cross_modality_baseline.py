@@ -2,9 +2,10 @@
 YAML (``MODEL.BACKBONE.NAME``, ``MODEL.HEADS.NAME``, ``MODEL.LOSSES.NAME``).
 """
 import inspect
+from collections.abc import Sequence
 
 import torch
-from fastreid.config import configurable
+from fastreid.config import CfgNode, configurable
 from fastreid.modeling.backbones import build_backbone
 from fastreid.modeling.heads import build_heads
 from fastreid.modeling.losses import log_accuracy
@@ -36,7 +37,8 @@ class CrossModalityBaseline(nn.Module):
     """
 
     @configurable
-    def __init__(self, *, backbone, heads, losses, pixel_mean, pixel_std):
+    def __init__(self, *, backbone: nn.Module, heads: nn.Module, losses: Sequence[nn.Module],
+                 pixel_mean: Sequence[float], pixel_std: Sequence[float]) -> None:
         super().__init__()
         names = [loss.loss_name for loss in losses]
         if len(set(names)) != len(names):
@@ -49,7 +51,7 @@ class CrossModalityBaseline(nn.Module):
         self._backbone_takes_modalities = "modalities" in inspect.signature(backbone.forward).parameters
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: CfgNode) -> dict:
         return {
             "backbone": build_backbone(cfg),
             "heads": build_heads(cfg),
@@ -59,10 +61,10 @@ class CrossModalityBaseline(nn.Module):
         }
 
     @property
-    def device(self):
+    def device(self) -> torch.device:
         return self.pixel_mean.device
 
-    def forward(self, batch):
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         images = self.preprocess_image(batch)
         outputs = self.heads(self.extract(images, batch), batch)
@@ -70,7 +72,7 @@ class CrossModalityBaseline(nn.Module):
             return self.compute_losses(outputs, batch)
         return outputs
 
-    def compute_losses(self, outputs, batch):
+    def compute_losses(self, outputs: dict, batch: dict) -> dict[str, torch.Tensor]:
         """The loss dict, computed in fp32 even under autocast (AMP): the head's floating outputs are cast
         up and autocast is off, so the MMD and centre distances, their exponentials and the softmaxes
         neither overflow nor lose the small differences they measure."""
@@ -80,11 +82,11 @@ class CrossModalityBaseline(nn.Module):
             log_accuracy(outputs["pred_class_logits"], batch["targets"])
             return {loss.loss_name: loss(outputs, batch) for loss in self.losses}
 
-    def preprocess_image(self, batch):
+    def preprocess_image(self, batch: dict) -> torch.Tensor:
         """(B, 3, H, W) 0..255 images -> normalised float images (the batch is left unchanged)."""
         return (batch["images"].float() - self.pixel_mean) / self.pixel_std
 
-    def extract(self, images, batch):
+    def extract(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
         """Normalised images (B, 3, H, W) -> backbone feature maps (B, C, h, w)."""
         if not self._backbone_takes_modalities:
             return self.backbone(images)
