@@ -1,11 +1,12 @@
 """The one config builder and logging setup of every tool; ``setup()`` for training (FastReID's order)."""
+import argparse
 import difflib
 import logging
 import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any, Optional, TextIO
+from typing import Optional, TextIO
 
 import torch
 from fastreid.config import CfgNode
@@ -116,7 +117,7 @@ def _without_handlers(name):
     setup_logger.cache_clear()
 
 
-def setup(args: Any) -> CfgNode:
+def setup(args: argparse.Namespace) -> CfgNode:
     """The config of ``args.config_file`` and ``args.opts`` (:func:`build_config`), a drawn seed when
     ``SEED`` < 0, frozen -> FastReID's default_setup (OUTPUT_DIR, config.yaml, log) -> seeding."""
     cfg = build_config(args.config_file, args.opts, freeze=False)

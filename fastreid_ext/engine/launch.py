@@ -1,7 +1,8 @@
 """Train or evaluate a model: ``python -m fastreid_ext.engine.launch``, the code of ``tools/train_net.py``."""
+import argparse
 import functools
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Optional
 
 from fastreid.engine import launch
 
@@ -21,7 +22,7 @@ def argument_parser() -> ArgumentParser:
     return add_launch_arguments(ArgumentParser(USAGE))
 
 
-def main(args: Any) -> Optional[dict]:
+def main(args: argparse.Namespace) -> Optional[dict]:
     """Evaluate ``MODEL.WEIGHTS`` (``--eval-only``) or train (from the last checkpoint with ``--resume``)."""
     cfg = setup(args)
     if args.eval_only:
