@@ -5,11 +5,22 @@ import os
 import pytest
 from fastreid.utils.logger import setup_logger
 
-import fastreid_ext  # noqa: F401
+import fastreid_ext
 from fastreid_ext.config import get_cfg
 from fastreid_ext.data.synthvi import make_synthvi
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE_ROOT = os.path.dirname(fastreid_ext.__file__)
+
+
+def package_modules():
+    """(dotted module name, path) of every .py file of fastreid_ext."""
+    for folder, _, files in os.walk(PACKAGE_ROOT):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                parts = os.path.relpath(path, os.path.dirname(PACKAGE_ROOT))[:-3].split(os.sep)
+                yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts), path
 
 
 def _loggers():

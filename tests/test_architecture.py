@@ -5,6 +5,7 @@ import os
 import pytest
 
 import fastreid_ext
+from tests.conftest import PACKAGE_ROOT, package_modules
 
 # Bottom to top, as in docs/architecture.md. A package may import its own floor and the floors beneath it.
 LAYERS = (
@@ -20,17 +21,6 @@ ONLY = {"retrieval": ("utils",)}
 # Modules of the package root, outside the floors: compat (beneath everything: it imports no other module of
 # fastreid_ext) and the root __init__, which imports the floors to register them (nothing imports it back).
 BELOW_ALL = ("compat",)
-ROOT = os.path.dirname(fastreid_ext.__file__)
-
-
-def _modules():
-    """(dotted module name, path) of every .py file of fastreid_ext."""
-    for folder, _, files in os.walk(ROOT):
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = os.path.join(folder, name)
-                parts = os.path.relpath(path, os.path.dirname(ROOT))[:-3].split(os.sep)
-                yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts), path
 
 
 def _imported(module, path):
@@ -56,7 +46,7 @@ def _imported(module, path):
 
 
 def _is_module(dotted):
-    path = os.path.join(os.path.dirname(ROOT), *dotted.split("."))
+    path = os.path.join(os.path.dirname(PACKAGE_ROOT), *dotted.split("."))
     return os.path.isfile(path + ".py") or os.path.isfile(os.path.join(path, "__init__.py"))
 
 
@@ -77,7 +67,7 @@ def upward_imports():
     """``path:line: importer imports target`` for each import that goes up a floor (or into the root), or out
     of what :data:`ONLY` allows."""
     found = []
-    for module, path in _modules():
+    for module, path in package_modules():
         own = _floor(module)
         if own is None:
             continue  # the root __init__ imports the floors to register them
@@ -90,18 +80,19 @@ def upward_imports():
                 where = f"{package} may import only {ONLY[package]}"
             else:
                 continue
-            found.append(f"{os.path.relpath(path, os.path.dirname(ROOT))}:{line}: {module} "
+            found.append(f"{os.path.relpath(path, os.path.dirname(PACKAGE_ROOT))}:{line}: {module} "
                          f"(floor {own}) imports {target} ({where})")
     return found
 
 
 def test_every_package_is_on_a_floor():
-    packages = {name for name in os.listdir(ROOT) if os.path.isfile(os.path.join(ROOT, name, "__init__.py"))}
+    packages = {name for name in os.listdir(PACKAGE_ROOT)
+                if os.path.isfile(os.path.join(PACKAGE_ROOT, name, "__init__.py"))}
     assert packages - set(FLOOR) == set()
 
 
 def test_layers_match_the_architecture_page():
-    with open(os.path.join(os.path.dirname(ROOT), "docs", "architecture.md")) as f:
+    with open(os.path.join(os.path.dirname(PACKAGE_ROOT), "docs", "architecture.md")) as f:
         page = f.read()
     for floor, packages in enumerate(LAYERS):
         assert f"{floor}. " + ", ".join(f"`{p}`" for p in packages) in page
@@ -143,8 +134,8 @@ def _project_names(path, projects):
 def test_the_core_names_no_project():
     projects = fastreid_ext.config.load_projects()
     assert projects, "no project is installed: pip install -e . registers PAENet's entry point"
-    found = [f"{os.path.relpath(path, os.path.dirname(ROOT))}:{line}: {text!r}"
-             for _, path in _modules() for line, text in _project_names(path, projects)]
+    found = [f"{os.path.relpath(path, os.path.dirname(PACKAGE_ROOT))}:{line}: {text!r}"
+             for _, path in package_modules() for line, text in _project_names(path, projects)]
     assert found == []
 
 

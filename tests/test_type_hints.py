@@ -4,7 +4,7 @@ import importlib
 import os
 import typing
 
-from tests.test_architecture import ROOT, _modules
+from tests.conftest import PACKAGE_ROOT, package_modules
 
 
 def _public_functions(path):
@@ -35,15 +35,15 @@ def _unhinted(function):
 
 
 def test_public_functions_carry_type_hints():
-    missing = [f"{os.path.relpath(path, os.path.dirname(ROOT))}:{function.lineno} {name}: {', '.join(names)}"
-               for _, path in _modules() for name, function in _public_functions(path)
+    missing = [f"{os.path.relpath(path, os.path.dirname(PACKAGE_ROOT))}:{function.lineno} {name}: {', '.join(names)}"
+               for _, path in package_modules() for name, function in _public_functions(path)
                for names in (_unhinted(function),) if names]
     assert not missing, "public functions without type hints:\n" + "\n".join(missing)
 
 
 def test_the_hints_resolve():
     """Every hint names something the module can see (a string hint included)."""
-    for module_name, path in _modules():
+    for module_name, path in package_modules():
         module = importlib.import_module(module_name)
         for name, _ in _public_functions(path):
             owner = module
